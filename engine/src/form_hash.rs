@@ -1,0 +1,179 @@
+//! The canonical, versioned encoding of a node's definition and its blake3 hash.
+//!
+//! A node's form hash covers its operation, implementation version and canonical parameters,
+//! with each reference to an upstream node replaced by that node's form hash. Nothing else goes
+//! in: not the spec's spans, formatting, comments, declaration order or declaration names.
+//! Changing this encoding changes every key: bump [`ENCODING`] when you do.
+
+use std::fmt;
+
+use crate::value::Value;
+
+/// Tag of the encoding; part of every hash so that encodings never collide.
+pub const ENCODING: &[u8] = b"rung.form.v1\0";
+
+/// The blake3 hash of a node's canonical form.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FormHash([u8; 32]);
+
+impl FormHash {
+    /// Hashes a node's canonical form; `upstream` gives the hash of each referenced node.
+    pub fn of(
+        op: &str,
+        version: u32,
+        params: &[(String, Value)],
+        upstream: &dyn Fn(crate::NodeId) -> FormHash,
+    ) -> FormHash {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(ENCODING);
+        write_str(&mut hasher, op);
+        hasher.update(&version.to_le_bytes());
+        hasher.update(&(params.len() as u64).to_le_bytes());
+        for (name, value) in params {
+            write_str(&mut hasher, name);
+            write_value(&mut hasher, value, upstream);
+        }
+        FormHash(*hasher.finalize().as_bytes())
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The first `n` hex digits, for display.
+    pub fn short(&self, n: usize) -> String {
+        let mut hex = self.to_string();
+        hex.truncate(n);
+        hex
+    }
+}
+
+impl fmt::Display for FormHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for FormHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FormHash({})", self.short(16))
+    }
+}
+
+fn write_str(hasher: &mut blake3::Hasher, s: &str) {
+    hasher.update(&(s.len() as u64).to_le_bytes());
+    hasher.update(s.as_bytes());
+}
+
+fn write_value(
+    hasher: &mut blake3::Hasher,
+    value: &Value,
+    upstream: &dyn Fn(crate::NodeId) -> FormHash,
+) {
+    match value {
+        Value::Null => {
+            hasher.update(&[0]);
+        }
+        Value::Bool(b) => {
+            hasher.update(&[1, u8::from(*b)]);
+        }
+        Value::Int(i) => {
+            hasher.update(&[2]);
+            hasher.update(&i.to_le_bytes());
+        }
+        Value::Float(x) => {
+            hasher.update(&[3]);
+            hasher.update(&canonical_bits(*x).to_le_bytes());
+        }
+        Value::Str(s) => {
+            hasher.update(&[4]);
+            write_str(hasher, s);
+        }
+        Value::Enum(word) => {
+            hasher.update(&[5]);
+            write_str(hasher, word);
+        }
+        Value::File(path) => {
+            hasher.update(&[6]);
+            write_str(hasher, path);
+        }
+        Value::List(items) => {
+            hasher.update(&[7]);
+            hasher.update(&(items.len() as u64).to_le_bytes());
+            for item in items {
+                write_value(hasher, item, upstream);
+            }
+        }
+        Value::Record(fields) => {
+            hasher.update(&[8]);
+            hasher.update(&(fields.len() as u64).to_le_bytes());
+            for (name, item) in fields {
+                write_str(hasher, name);
+                write_value(hasher, item, upstream);
+            }
+        }
+        Value::Node(id) => {
+            hasher.update(&[9]);
+            hasher.update(upstream(*id).as_bytes());
+        }
+    }
+}
+
+/// `-0.0` and `0.0` are one value, and every NaN is the same NaN.
+fn canonical_bits(x: f64) -> u64 {
+    if x == 0.0 {
+        0
+    } else if x.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        x.to_bits()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NodeId;
+
+    fn hash(params: &[(String, Value)]) -> FormHash {
+        FormHash::of("op", 1, params, &|_: NodeId| unreachable!("no upstream"))
+    }
+
+    #[test]
+    fn equal_forms_hash_equal_and_every_part_counts() {
+        let base = vec![("lr".to_string(), Value::Float(5e-6))];
+        assert_eq!(hash(&base), hash(&base.clone()));
+        assert_ne!(hash(&base), hash(&[("lr".to_string(), Value::Float(1e-5))]));
+        assert_ne!(hash(&base), hash(&[("lrr".to_string(), Value::Float(5e-6))]));
+        assert_ne!(hash(&base), FormHash::of("op", 2, &base, &|_| unreachable!()));
+        assert_ne!(hash(&base), FormHash::of("other", 1, &base, &|_| unreachable!()));
+    }
+
+    #[test]
+    fn value_kinds_never_collide() {
+        let forms = [
+            Value::Str("mml".into()),
+            Value::Enum("mml".into()),
+            Value::File("mml".into()),
+            Value::Int(1),
+            Value::Float(1.0),
+            Value::Bool(true),
+            Value::Null,
+            Value::List(vec![]),
+        ];
+        let hashes: std::collections::HashSet<_> =
+            forms.iter().map(|v| hash(&[("x".to_string(), v.clone())])).collect();
+        assert_eq!(hashes.len(), forms.len());
+    }
+
+    #[test]
+    fn signed_zeros_are_one_value() {
+        let plus = hash(&[("x".to_string(), Value::Float(0.0))]);
+        let minus = hash(&[("x".to_string(), Value::Float(-0.0))]);
+        assert_eq!(plus, minus);
+    }
+}
