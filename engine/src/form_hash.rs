@@ -148,9 +148,18 @@ mod tests {
         let base = vec![("lr".to_string(), Value::Float(5e-6))];
         assert_eq!(hash(&base), hash(&base.clone()));
         assert_ne!(hash(&base), hash(&[("lr".to_string(), Value::Float(1e-5))]));
-        assert_ne!(hash(&base), hash(&[("lrr".to_string(), Value::Float(5e-6))]));
-        assert_ne!(hash(&base), FormHash::of("op", 2, &base, &|_| unreachable!()));
-        assert_ne!(hash(&base), FormHash::of("other", 1, &base, &|_| unreachable!()));
+        assert_ne!(
+            hash(&base),
+            hash(&[("lrr".to_string(), Value::Float(5e-6))])
+        );
+        assert_ne!(
+            hash(&base),
+            FormHash::of("op", 2, &base, &|_| unreachable!())
+        );
+        assert_ne!(
+            hash(&base),
+            FormHash::of("other", 1, &base, &|_| unreachable!())
+        );
     }
 
     #[test]
@@ -165,8 +174,10 @@ mod tests {
             Value::Null,
             Value::List(vec![]),
         ];
-        let hashes: std::collections::HashSet<_> =
-            forms.iter().map(|v| hash(&[("x".to_string(), v.clone())])).collect();
+        let hashes: std::collections::HashSet<_> = forms
+            .iter()
+            .map(|v| hash(&[("x".to_string(), v.clone())]))
+            .collect();
         assert_eq!(hashes.len(), forms.len());
     }
 

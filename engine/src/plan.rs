@@ -179,8 +179,18 @@ mod tests {
     #[test]
     fn identical_nodes_are_planned_once_with_both_labels() {
         let mut plan = Plan::new();
-        let a = plan.add("load", 1, vec![p("path", Value::File("x".into()))], Some("a".into()));
-        let b = plan.add("load", 1, vec![p("path", Value::File("x".into()))], Some("b".into()));
+        let a = plan.add(
+            "load",
+            1,
+            vec![p("path", Value::File("x".into()))],
+            Some("a".into()),
+        );
+        let b = plan.add(
+            "load",
+            1,
+            vec![p("path", Value::File("x".into()))],
+            Some("b".into()),
+        );
         assert_eq!(a, b);
         assert_eq!(plan.len(), 1);
         assert_eq!(plan.node(a).labels, ["a", "b"]);
@@ -191,9 +201,24 @@ mod tests {
         let mut plan = Plan::new();
         let x = plan.add("load", 1, vec![p("path", Value::File("x".into()))], None);
         let y = plan.add("load", 1, vec![p("path", Value::File("y".into()))], None);
-        let f1 = plan.add("fit", 1, vec![p("data", Value::Node(x)), p("n", Value::Int(1))], None);
-        let f2 = plan.add("fit", 1, vec![p("n", Value::Int(1)), p("data", Value::Node(x))], None);
-        let f3 = plan.add("fit", 1, vec![p("n", Value::Int(1)), p("data", Value::Node(y))], None);
+        let f1 = plan.add(
+            "fit",
+            1,
+            vec![p("data", Value::Node(x)), p("n", Value::Int(1))],
+            None,
+        );
+        let f2 = plan.add(
+            "fit",
+            1,
+            vec![p("n", Value::Int(1)), p("data", Value::Node(x))],
+            None,
+        );
+        let f3 = plan.add(
+            "fit",
+            1,
+            vec![p("n", Value::Int(1)), p("data", Value::Node(y))],
+            None,
+        );
         assert_eq!(f1, f2);
         assert_ne!(f1, f3);
         assert_eq!(plan.node(f1).inputs(), vec![x]);

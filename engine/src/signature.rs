@@ -86,12 +86,22 @@ pub struct ParamSig {
 impl ParamSig {
     /// A parameter the spec must give.
     pub fn required(name: &'static str, ty: Type, doc: &'static str) -> ParamSig {
-        ParamSig { name, ty, default: None, doc }
+        ParamSig {
+            name,
+            ty,
+            default: None,
+            doc,
+        }
     }
 
     /// A parameter with a default value.
     pub fn with_default(name: &'static str, ty: Type, default: Value, doc: &'static str) -> Self {
-        ParamSig { name, ty, default: Some(default), doc }
+        ParamSig {
+            name,
+            ty,
+            default: Some(default),
+            doc,
+        }
     }
 
     /// The value the parameter takes when the spec leaves it out, if it may be left out.
@@ -338,7 +348,13 @@ mod tests {
     use super::*;
 
     fn kind(name: &'static str, parent: Option<&'static str>) -> ArtifactKind {
-        ArtifactKind { name, doc: "", parent, index: None, members: vec![] }
+        ArtifactKind {
+            name,
+            doc: "",
+            parent,
+            index: None,
+            members: vec![],
+        }
     }
 
     #[test]
@@ -355,14 +371,21 @@ mod tests {
     fn names_are_unique_across_all_declarations() {
         let mut catalog = Catalog::new();
         catalog.add_kind(kind("model", None)).unwrap();
-        let clash = EnumDef { name: "model", doc: "", variants: vec![] };
+        let clash = EnumDef {
+            name: "model",
+            doc: "",
+            variants: vec![],
+        };
         assert_eq!(catalog.add_enum(clash), Err(DuplicateName("model")));
     }
 
     #[test]
     fn types_print_as_written_in_docs() {
         assert_eq!(Type::list(Type::Float).to_string(), "list[float]");
-        assert_eq!(Type::family(Type::Artifact("eval"), 2).to_string(), "family[eval; 2]");
+        assert_eq!(
+            Type::family(Type::Artifact("eval"), 2).to_string(),
+            "family[eval; 2]"
+        );
         assert_eq!(Type::optional(Type::Int).to_string(), "int?");
     }
 }
