@@ -88,12 +88,17 @@ impl Plan {
             }
         };
         if let Some(label) = label {
-            let labels = &mut self.nodes[id.index()].labels;
-            if !labels.contains(&label) {
-                labels.push(label);
-            }
+            self.add_label(id, label);
         }
         id
+    }
+
+    /// Gives a node one more display name (a node may be declared under several).
+    pub fn add_label(&mut self, id: NodeId, label: String) {
+        let labels = &mut self.nodes[id.index()].labels;
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
     }
 
     /// The node with this id.
@@ -104,6 +109,14 @@ impl Plan {
     /// All nodes, in dependency order.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
+    }
+
+    /// All nodes with their ids, in dependency order.
+    pub fn iter(&self) -> impl Iterator<Item = (NodeId, &Node)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| (NodeId(i as u32), node))
     }
 
     /// The number of nodes.

@@ -1,0 +1,147 @@
+//! The subcommands: each returns an [`Outcome`], the process's exit code.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rung_engine::Catalog;
+use rung_lang::{Sources, check_file, format};
+
+use crate::render;
+
+/// How a command ended: the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything is fine.
+    Ok = 0,
+    /// The specs have problems (reported as diagnostics), or the work failed.
+    Diagnostics = 1,
+    /// The command line was wrong.
+    Usage = 2,
+}
+
+/// `rung check`: reports every problem of every file; with `nodes`, prints the plan.
+pub(crate) fn check(
+    catalog: &Catalog,
+    files: &[PathBuf],
+    overrides: &[String],
+    nodes: bool,
+) -> Outcome {
+    let mut outcome = Outcome::Ok;
+    for file in files {
+        let checked = check_file(file, catalog, overrides);
+        eprint!(
+            "{}",
+            render::diagnostics(&checked.sources, &checked.diagnostics)
+        );
+        let Some(program) = checked.program else {
+            outcome = Outcome::Diagnostics;
+            continue;
+        };
+        if nodes {
+            let mut out = std::io::stdout().lock();
+            for (id, node) in program.plan.iter() {
+                let labels = if node.labels.is_empty() {
+                    "-".to_string()
+                } else {
+                    node.labels.join(", ")
+                };
+                let form = program.plan.canonical_text(id);
+                let _ = writeln!(out, "{}  {labels}  {form}", node.form_hash.short(12));
+            }
+        }
+        eprintln!("{}: ok, {} nodes", file.display(), program.plan.len());
+    }
+    outcome
+}
+
+/// `rung fmt`: rewrites files in their canonical layout, or with `check` lists those that differ.
+pub(crate) fn fmt(files: &[PathBuf], check: bool) -> Outcome {
+    let mut outcome = Outcome::Ok;
+    for file in files {
+        let text = match std::fs::read(file).map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            Ok(Err(_)) => {
+                eprintln!("error: `{}` is not valid UTF-8", file.display());
+                outcome = Outcome::Diagnostics;
+                continue;
+            }
+            Err(error) => {
+                eprintln!("error: cannot read `{}`: {error}", file.display());
+                outcome = Outcome::Diagnostics;
+                continue;
+            }
+        };
+        let mut sources = Sources::new();
+        let id = sources.add(file.display().to_string(), file, text.clone());
+        let formatted = match format::format_source(id, &text) {
+            Ok(formatted) => formatted,
+            Err(diagnostics) => {
+                eprint!("{}", render::diagnostics(&sources, &diagnostics));
+                outcome = Outcome::Diagnostics;
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        if check {
+            println!("{}", file.display());
+            outcome = Outcome::Diagnostics;
+        } else if let Err(error) = write_atomically(file, &formatted) {
+            eprintln!("error: cannot write `{}`: {error}", file.display());
+            outcome = Outcome::Diagnostics;
+        }
+    }
+    outcome
+}
+
+/// Replaces a file's contents so that a crash leaves either the old or the new text.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".rung-fmt.tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}
+
+/// `rung help`: the standard library's reference.
+pub(crate) fn help(catalog: &Catalog, topic: Option<&str>) -> Outcome {
+    let Some(topic) = topic else {
+        print!("{}", rung_stdlib::reference::overview(catalog));
+        return Outcome::Ok;
+    };
+    match rung_stdlib::reference::topic(catalog, topic) {
+        Some(text) => {
+            print!("{text}");
+            Outcome::Ok
+        }
+        None => {
+            eprintln!("error: nothing in the standard library is called `{topic}`");
+            eprintln!("help: `rung help` lists the operations, kinds, enums and record types");
+            Outcome::Usage
+        }
+    }
+}
+
+/// `rung run`: checks the spec; running needs operations no issue has implemented yet.
+pub(crate) fn run(catalog: &Catalog, file: &Path, overrides: &[String]) -> Outcome {
+    let checked = check_file(file, catalog, overrides);
+    eprint!(
+        "{}",
+        render::diagnostics(&checked.sources, &checked.diagnostics)
+    );
+    let Some(program) = checked.program else {
+        return Outcome::Diagnostics;
+    };
+    let ops: BTreeSet<&str> = program.plan.nodes().iter().map(|n| n.op.as_str()).collect();
+    eprintln!(
+        "error: `{}` checks ({} nodes) but cannot run: rung has no executor yet",
+        file.display(),
+        program.plan.len()
+    );
+    for op in ops {
+        eprintln!("  operation `{op}` is not implemented yet");
+    }
+    Outcome::Diagnostics
+}
