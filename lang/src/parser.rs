@@ -112,11 +112,17 @@ fn syntax_error(file: FileId, text: &str, error: &pest::error::Error<Rule>) -> D
         );
     }
     if let Some(attempts) = error.parse_attempts() {
-        let tokens = attempts.expected_tokens();
-        let visible = tokens
+        // Character ranges and `_` come from inside names and numbers; "a name" says it better.
+        let is_char_range =
+            |t: &str| t.chars().count() == 4 && t.chars().skip(1).take(2).all(|c| c == '.');
+        let tokens = attempts
+            .expected_tokens()
             .iter()
             .map(ToString::to_string)
-            .filter(|t| !t.trim().is_empty() && t != "//");
+            .collect::<Vec<_>>();
+        let visible = tokens
+            .into_iter()
+            .filter(|t| !t.trim().is_empty() && t != "//" && t != "_" && !is_char_range(t));
         expected.extend(visible.map(|t| format!("`{t}`")));
     }
     expected.sort();

@@ -64,7 +64,7 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) plan: Plan,
     cells: usize,
     diagnostics: Vec<Diagnostic>,
-    reported: HashSet<(crate::diagnostic::Code, Option<Span>, String)>,
+    reported: HashSet<(Code, Option<Span>)>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -206,11 +206,7 @@ impl<'a> Evaluator<'a> {
 
     /// Records a diagnostic unless the same one was already reported (from another family cell).
     fn report(&mut self, diagnostic: Diagnostic) {
-        let key = (
-            diagnostic.code,
-            diagnostic.primary.as_ref().map(|l| l.span),
-            diagnostic.message.clone(),
-        );
+        let key = (diagnostic.code, diagnostic.primary.as_ref().map(|l| l.span));
         if self.reported.insert(key) {
             self.diagnostics.push(diagnostic);
         }
