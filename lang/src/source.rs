@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// Identifies a file in a [`Sources`] table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Identifies a file in a [`Sources`] table; the default is the first file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub(crate) u32);
 
 impl FileId {
