@@ -1,0 +1,136 @@
+//! The CLI as a user meets it: exit codes, `--set`, `fmt`, `help`, `run` and `--version`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{root, rung};
+
+fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).expect("write");
+    }
+    dir
+}
+
+const SPEC: &str = "param seed: int = 1\nitems a[i in 0..3] = toy_items(count = 100, seed = i, max_digits = seed)\n";
+
+#[test]
+fn check_succeeds_with_exit_zero_and_lists_nodes() {
+    let dir = scratch("ok", &[("s.rung", SPEC)]);
+    let run = rung(&dir, &["check", "s.rung", "--nodes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 3);
+    assert!(
+        run.stdout.contains("a[2]  toy_items@1(count = 100"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("s.rung: ok, 3 nodes"));
+}
+
+#[test]
+fn set_overrides_a_param_and_changes_keys() {
+    let dir = scratch("set", &[("s.rung", SPEC)]);
+    let before = rung(&dir, &["check", "s.rung", "--nodes"]);
+    let after = rung(&dir, &["check", "s.rung", "--nodes", "--set", "seed=7"]);
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert!(after.stdout.contains("max_digits = 7"));
+    assert_ne!(before.stdout, after.stdout);
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let dir = scratch("usage", &[]);
+    assert_eq!(rung(&dir, &["check"]).code, 2);
+    assert_eq!(rung(&dir, &["frobnicate"]).code, 2);
+    assert_eq!(rung(&dir, &["help", "no_such_thing"]).code, 2);
+}
+
+#[test]
+fn fmt_check_reports_unformatted_files_and_fmt_fixes_them() {
+    let messy = "// keep me\nitems   a=toy_items( count=10 )   // and me\n";
+    let dir = scratch("fmt", &[("m.rung", messy)]);
+    let check = rung(&dir, &["fmt", "--check", "m.rung"]);
+    assert_eq!(check.code, 1);
+    assert_eq!(check.stdout.trim(), "m.rung");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("m.rung")).expect("read"),
+        messy
+    );
+    assert_eq!(rung(&dir, &["fmt", "m.rung"]).code, 0);
+    let fixed = std::fs::read_to_string(dir.join("m.rung")).expect("read");
+    assert!(fixed.contains("items a = toy_items(count = 10)"), "{fixed}");
+    assert!(fixed.contains("// keep me") && fixed.contains("// and me"));
+    assert_eq!(rung(&dir, &["fmt", "--check", "m.rung"]).code, 0);
+}
+
+#[test]
+fn fmt_refuses_syntax_errors_and_leaves_the_file() {
+    let dir = scratch("fmt-bad", &[("b.rung", "let a = [1,\n")]);
+    let run = rung(&dir, &["fmt", "b.rung"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("error[E0101]") && run.stderr.contains("b.rung:2:1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.rung")).expect("read"),
+        "let a = [1,\n"
+    );
+}
+
+#[test]
+fn experiments_are_formatted() {
+    let specs = common::specs_under(&root().join("experiments"));
+    let mut args = vec!["fmt".to_string(), "--check".to_string()];
+    args.extend(specs.iter().map(|p| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = rung(&root(), &args);
+    assert_eq!(run.code, 0, "unformatted: {}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn help_describes_operations_from_their_signatures() {
+    let overview = rung(&root(), &["help"]);
+    assert_eq!(overview.code, 0);
+    for op in rung_stdlib::catalog().ops() {
+        assert!(
+            overview.stdout.contains(op.name),
+            "`rung help` lacks {}",
+            op.name
+        );
+    }
+    let sft = rung(&root(), &["help", "sft"]);
+    assert_eq!(sft.code, 0);
+    assert!(sft.stdout.contains("lr: float = 5e-6"), "{}", sft.stdout);
+}
+
+#[test]
+fn run_says_which_operations_are_not_implemented() {
+    let run = rung(&root(), &["run", "experiments/quickstart.rung"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("operation `irt` is not implemented yet"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn version_names_the_backends() {
+    let run = rung(&root(), &["--version"]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.starts_with("rung 0.1.0 (backends: flex"),
+        "{}",
+        run.stdout
+    );
+}
