@@ -1,5 +1,7 @@
 //! The CLI as a user meets it: exit codes, `--set`, `fmt`, `help`, `run` and `--version`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,8 @@
 //! adds command-line arguments. Files starting with `_` are only imported by other cases.
 //! Review changes with `cargo insta review`, or accept them with `INSTA_UPDATE=always`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

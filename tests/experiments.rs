@@ -1,6 +1,8 @@
 //! Every spec in `experiments/` checks; its node keys are pinned; and neither formatting,
 //! renaming nor reordering declarations changes any node's canonical form.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -35,7 +35,7 @@ pub enum Item {
     /// `import "path.rung" as name`
     Import(Import),
     /// `kind name[binders]: type = value`
-    Decl(Decl),
+    Decl(Box<Decl>),
 }
 
 impl Item {

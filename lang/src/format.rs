@@ -50,7 +50,7 @@ pub fn format_source(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>
 }
 
 /// Formats a parsed module; `text` is the source it was parsed from.
-pub fn format_module(text: &str, module: &Module) -> String {
+pub(crate) fn format_module(text: &str, module: &Module) -> String {
     let mut builder = Builder {
         text,
         comments: &module.comments,
@@ -114,7 +114,7 @@ impl Doc {
 }
 
 /// One line of a bracketed body or of the file: a comment or an entry/item.
-struct Line {
+struct Row {
     slot: Slot,
     /// Whether a blank line comes before it.
     blank: bool,
@@ -214,18 +214,18 @@ impl<'a> Builder<'a> {
 
     /// Places the comments before `until` as lines: trailing the previous entry when on its
     /// line, otherwise on their own. `prev` is where the previous line ended in the source.
-    fn gap(&mut self, prev: &mut usize, until: usize, lines: &mut Vec<Line>) {
+    fn gap(&mut self, prev: &mut usize, until: usize, lines: &mut Vec<Row>) {
         for comment in self.drain(until) {
             let start = comment.span.start as usize;
             let between = self.slice(*prev, start);
             let blank = !lines.is_empty() && is_blank(between);
             match lines.last_mut() {
-                Some(Line {
+                Some(Row {
                     slot: Slot::Node(_),
                     trailing: trailing @ None,
                     ..
                 }) if !between.contains('\n') => *trailing = Some(comment.text.clone()),
-                _ => lines.push(Line {
+                _ => lines.push(Row {
                     slot: Slot::Comment(comment.text.clone()),
                     blank,
                     trailing: None,
@@ -258,7 +258,7 @@ impl<'a> Builder<'a> {
             self.take_orphans(span.end);
             let orphans = self.frames.pop().unwrap_or_default();
             let blank = hoist(&mut lines, orphans, blank, matches!(item, Item::Decl(_)));
-            lines.push(Line {
+            lines.push(Row {
                 slot: Slot::Node(doc),
                 blank,
                 trailing: None,
@@ -419,14 +419,14 @@ impl<'a> Builder<'a> {
             let doc = self.element(element);
             self.take_orphans(end);
             for text in self.frames.pop().unwrap_or_default() {
-                lines.push(Line {
+                lines.push(Row {
                     slot: Slot::Comment(text),
                     blank,
                     trailing: None,
                 });
                 blank = false;
             }
-            lines.push(Line {
+            lines.push(Row {
                 slot: Slot::Node(doc),
                 blank,
                 trailing: None,
@@ -512,15 +512,15 @@ impl<'a> Builder<'a> {
 
 /// Puts the comments found inside an item on their own lines before it, above its doc comments
 /// (`docs`) so those stay attached, and returns whether the item itself keeps a blank line above.
-fn hoist(lines: &mut Vec<Line>, orphans: Vec<String>, blank: bool, docs: bool) -> bool {
+fn hoist(lines: &mut Vec<Row>, orphans: Vec<String>, blank: bool, docs: bool) -> bool {
     if orphans.is_empty() {
         return blank;
     }
-    let blank_at = |lines: &Vec<Line>, at: usize| lines.get(at).map_or(blank, |l| l.blank);
+    let blank_at = |lines: &Vec<Row>, at: usize| lines.get(at).map_or(blank, |l| l.blank);
     let mut at = lines.len();
     while docs && at > 0 && !blank_at(lines, at) {
         match lines.get(at - 1) {
-            Some(Line {
+            Some(Row {
                 slot: Slot::Comment(text),
                 ..
             }) if is_doc(text) => at -= 1,
@@ -535,7 +535,7 @@ fn hoist(lines: &mut Vec<Line>, orphans: Vec<String>, blank: bool, docs: bool) -
         Some(line) => line.blank = separate,
         None => item_blank = separate,
     }
-    let moved = orphans.into_iter().enumerate().map(|(i, text)| Line {
+    let moved = orphans.into_iter().enumerate().map(|(i, text)| Row {
         slot: Slot::Comment(text),
         blank: i == 0 && first_blank,
         trailing: None,

@@ -2,9 +2,9 @@
 //!
 //! - [`check`]: the entry point: [`check_file`] loads a spec ([`loader`]), evaluates it with
 //!   types and lowers it into a [`rung_engine::Plan`];
-//! - [`parser`]: text to [`ast`] (pest stays inside), with [`trivia`] for comments and depth;
+//! - [`parser`]: text to [`ast`] (pest stays inside), with `trivia` for comments and depth;
 //! - [`diagnostic`]: problems as plain data, rendered by the CLI;
-//! - [`format`]: the canonical layout `rung fmt` prints, comments kept.
+//! - [`format`](mod@format): the canonical layout `rung fmt` prints, comments kept.
 
 pub mod ast;
 pub mod check;

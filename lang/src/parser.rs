@@ -37,6 +37,7 @@ pub fn parse_module(file: FileId, text: &str) -> (Option<Module>, Vec<Diagnostic
     let mut builder = Builder {
         file,
         text,
+        comments: &trivia.comments,
         diagnostics: Vec::new(),
     };
     let mut items = Vec::new();
@@ -46,14 +47,15 @@ pub fn parse_module(file: FileId, text: &str) -> (Option<Module>, Vec<Diagnostic
     {
         items.push(match pair.as_rule() {
             Rule::import => Item::Import(builder.import(pair)),
-            _ => Item::Decl(builder.decl(pair, &trivia.comments)),
+            _ => Item::Decl(Box::new(builder.decl(pair, &trivia.comments))),
         });
     }
+    let diagnostics = builder.diagnostics;
     let module = Module {
         items,
         comments: trivia.comments,
     };
-    (Some(module), builder.diagnostics)
+    (Some(module), diagnostics)
 }
 
 /// Parses the value of a `--set name=value` override, held as its own pseudo-file.
@@ -71,6 +73,7 @@ pub fn parse_value(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
     let mut builder = Builder {
         file,
         text,
+        comments: &[],
         diagnostics: Vec::new(),
     };
     let expr = pairs
@@ -159,13 +162,15 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
 struct Builder<'t> {
     file: FileId,
     text: &'t str,
+    comments: &'t [crate::ast::Comment],
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Builder<'_> {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let end = trivia::trim_trailing(self.text, self.comments, s.start(), s.end());
+        Span::new(self.file, s.start(), end)
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {

@@ -57,11 +57,8 @@ pub(crate) fn scan(file: FileId, text: &str) -> Trivia {
 pub(crate) fn docs_before(text: &str, comments: &[Comment], start: usize) -> Vec<String> {
     let mut docs = Vec::new();
     let mut cursor = start;
-    for comment in comments
-        .iter()
-        .rev()
-        .skip_while(|c| c.span.end as usize > start)
-    {
+    let before = comments.partition_point(|c| c.span.end as usize <= start);
+    for comment in comments[..before].iter().rev() {
         let between = text.get(comment.span.end as usize..cursor).unwrap_or("x");
         let is_doc = comment.text.starts_with("///") && !comment.text.starts_with("////");
         if !is_doc || !between.trim().is_empty() || between.matches('\n').count() > 1 {
@@ -73,6 +70,26 @@ pub(crate) fn docs_before(text: &str, comments: &[Comment], start: usize) -> Vec
     }
     docs.reverse();
     docs
+}
+
+/// The end of `text[..end]` once trailing whitespace and comments are cut off; pest's spans of
+/// rules with an absent optional tail run on over the trivia that follows them.
+pub(crate) fn trim_trailing(
+    text: &str,
+    comments: &[Comment],
+    start: usize,
+    mut end: usize,
+) -> usize {
+    loop {
+        let trimmed = start + text[start..end].trim_end().len();
+        let ending = comments.partition_point(|c| (c.span.end as usize) < trimmed);
+        match comments.get(ending) {
+            Some(c) if c.span.end as usize == trimmed && c.span.start as usize >= start => {
+                end = c.span.start as usize;
+            }
+            _ => return trimmed,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +109,17 @@ mod tests {
         let text = format!("let a = {}", "[".repeat(MAX_DEPTH + 5));
         assert_eq!(scan(FileId(0), &text).too_deep, Some(8 + MAX_DEPTH));
         assert_eq!(scan(FileId(0), "let a = [[1]]").too_deep, None);
+    }
+
+    #[test]
+    fn trailing_comments_and_spaces_are_trimmed_from_spans() {
+        let text = "f(x)  // note\n  \nnext";
+        let comments = scan(FileId(0), text).comments;
+        assert_eq!(
+            trim_trailing(text, &comments, 0, text.find("next").unwrap()),
+            4
+        );
+        assert_eq!(trim_trailing(text, &comments, 0, 4), 4);
     }
 
     #[test]

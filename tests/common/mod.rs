@@ -6,21 +6,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What one run of the binary produced.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// Exit code and stderr together, the form snapshots take.
-    pub fn transcript(&self) -> String {
+    pub(crate) fn transcript(&self) -> String {
         format!("exit: {}\n{}", self.code, self.stderr)
     }
 }
 
 /// Runs `rung ARGS` with `dir` as the working directory.
-pub fn rung(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn rung(dir: &Path, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_rung"))
         .args(args)
         .current_dir(dir)
@@ -35,12 +35,12 @@ pub fn rung(dir: &Path, args: &[&str]) -> Run {
 }
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Every `.rung` file under `dir`, sorted.
-pub fn specs_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn specs_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {

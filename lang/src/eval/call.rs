@@ -224,11 +224,11 @@ impl Evaluator<'_> {
             (Value::Record(mut fields), Type::Record(name)) => {
                 if let Some(schema) = self.catalog.record(name) {
                     for field in &schema.fields {
-                        if !fields.contains_key(field.name) {
-                            if let Some(default) = field.default_value() {
-                                let filled = self.fill_defaults(default, &field.ty);
-                                fields.insert(field.name.to_string(), filled);
-                            }
+                        if !fields.contains_key(field.name)
+                            && let Some(default) = field.default_value()
+                        {
+                            let filled = self.fill_defaults(default, &field.ty);
+                            fields.insert(field.name.to_string(), filled);
                         }
                     }
                 }

@@ -119,7 +119,7 @@ impl<'a> Evaluator<'a> {
                     decl.name.span,
                     Binding::Decl(decls.len()),
                 );
-                decls.push(decl);
+                decls.push(&**decl);
             }
         }
         self.names.push(names);
@@ -282,20 +282,17 @@ impl<'a> Evaluator<'a> {
         locals: &[(String, SVal)],
         hint: Option<&Type>,
     ) -> SVal {
-        if let Some(Type::Enum(enum_name)) = hint.map(peel_optional) {
-            if self
+        if let Some(Type::Enum(enum_name)) = hint.map(peel_optional)
+            && self
                 .catalog
                 .enum_def(enum_name)
                 .is_some_and(|e| e.has(name))
-            {
-                return SVal::new(
-                    Val::Word {
-                        word: name.to_string(),
-                        from: None,
-                    },
-                    span,
-                );
-            }
+        {
+            let word = Val::Word {
+                word: name.to_string(),
+                from: None,
+            };
+            return SVal::new(word, span);
         }
         if let Some((_, value)) = locals.iter().rev().find(|(n, _)| n == name) {
             return SVal::new(value.val.clone(), span);

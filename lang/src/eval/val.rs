@@ -108,10 +108,10 @@ impl Axis {
                 }
             })
             .collect();
-        if let Some(ints) = ints.filter(|i| !i.is_empty()) {
-            if ints.windows(2).all(|w| w[1] == w[0] + 1) {
-                return format!("{}..{}", ints[0], ints[ints.len() - 1] + 1);
-            }
+        if let Some(ints) = ints.filter(|i| !i.is_empty())
+            && ints.windows(2).all(|w| w[1] == w[0] + 1)
+        {
+            return format!("{}..{}", ints[0], ints[ints.len() - 1] + 1);
         }
         let shown: Vec<String> = self
             .values
