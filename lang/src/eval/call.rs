@@ -65,7 +65,7 @@ impl Evaluator<'_> {
                 }
                 Some(name) => {
                     named_seen.get_or_insert(name.span);
-                    match self.param_index(op, name) {
+                    match self.param_index(op, name, None) {
                         Some(index) => index,
                         None => {
                             self.eval(&arg.value, module, locals, None);
@@ -89,7 +89,11 @@ impl Evaluator<'_> {
                         name: field.name.clone(),
                         span: field.name_span,
                     };
-                    let Some(index) = self.param_index(op, &ident) else {
+                    let outside = field.name_span.file != block.span.file
+                        || field.name_span.start < block.span.start
+                        || field.name_span.end > block.span.end;
+                    let via = outside.then_some(block.span);
+                    let Some(index) = self.param_index(op, &ident, via) else {
                         continue;
                     };
                     let bound_value = Bound {
@@ -136,7 +140,8 @@ impl Evaluator<'_> {
         self.report(error);
     }
 
-    fn param_index(&mut self, op: &OpSignature, name: &Ident) -> Option<usize> {
+    /// The position of a named parameter; `via` is the block a preset's field was spread through.
+    fn param_index(&mut self, op: &OpSignature, name: &Ident, via: Option<Span>) -> Option<usize> {
         let found = op.params.iter().position(|p| p.name == name.name);
         if found.is_none() {
             let mut error = Diagnostic::error(
@@ -148,6 +153,9 @@ impl Evaluator<'_> {
                 Some(hint) => error.with_hint(hint),
                 None => error.with_hint(format!("see `rung help {}` for its parameters", op.name)),
             };
+            if let Some(block) = via {
+                error = error.with_secondary(block, format!("spread into `{}` here", op.name));
+            }
             self.report(error);
         }
         found
