@@ -1,6 +1,6 @@
 //! Calls of operations, and the indexing and member sugar that stands for calls.
 
-use rung_engine::{OpSignature, Type, Value};
+use rung_engine::{NodeId, OpSignature, Type, Value};
 
 use super::{Evaluator, SVal, Val};
 use crate::ast::{Call, ExprKind, Ident};
@@ -249,7 +249,7 @@ impl Evaluator<'_> {
     /// `x[i]` on an artifact whose kind declares an index operation.
     pub(super) fn index_sugar(
         &mut self,
-        id: rung_engine::NodeId,
+        id: NodeId,
         kind: &str,
         keys: &[SVal],
         span: Span,
@@ -278,14 +278,7 @@ impl Evaluator<'_> {
             self.report(error);
             return SVal::error(span);
         }
-        let mut bound: Vec<Option<SVal>> = op.params.iter().map(|_| None).collect();
-        bound[0] = Some(SVal::new(
-            Val::Node {
-                id,
-                kind: catalog.kind(kind).map_or("", |k| k.name),
-            },
-            span,
-        ));
+        let mut bound = self.sugar_args(op, id, kind, span);
         if let Some(slot) = op.params.iter().position(|p| p.name == sugar.param) {
             bound[slot] = Some(keys[0].clone());
         }
@@ -302,7 +295,7 @@ impl Evaluator<'_> {
     /// `x.name` on an artifact whose kind declares that member.
     pub(super) fn member_sugar(
         &mut self,
-        id: rung_engine::NodeId,
+        id: NodeId,
         kind: &str,
         name: &Ident,
         span: Span,
@@ -332,14 +325,7 @@ impl Evaluator<'_> {
         let Some(op) = catalog.op(member.op) else {
             return SVal::error(span);
         };
-        let mut bound: Vec<Option<SVal>> = op.params.iter().map(|_| None).collect();
-        bound[0] = Some(SVal::new(
-            Val::Node {
-                id,
-                kind: catalog.kind(kind).map_or("", |k| k.name),
-            },
-            span,
-        ));
+        let mut bound = self.sugar_args(op, id, kind, span);
         for (param, value) in &member.params {
             if let Some(slot) = op.params.iter().position(|p| p.name == *param) {
                 bound[slot] = Some(SVal::new(Val::from_value(value, span), span));
@@ -349,7 +335,21 @@ impl Evaluator<'_> {
         self.apply(op, bound, span, label)
     }
 
-    fn first_label(&self, id: rung_engine::NodeId) -> Option<String> {
+    /// Arguments of a sugar call: the artifact itself first, the rest to be filled in.
+    fn sugar_args(
+        &self,
+        op: &OpSignature,
+        id: NodeId,
+        kind: &str,
+        span: Span,
+    ) -> Vec<Option<SVal>> {
+        let mut bound: Vec<Option<SVal>> = op.params.iter().map(|_| None).collect();
+        let kind = self.catalog.kind(kind).map_or("", |k| k.name);
+        bound[0] = Some(SVal::new(Val::Node { id, kind }, span));
+        bound
+    }
+
+    fn first_label(&self, id: NodeId) -> Option<String> {
         self.plan.node(id).labels.first().cloned()
     }
 

@@ -123,12 +123,8 @@ impl Evaluator<'_> {
                 value
             }
             Val::Error => value,
-            Val::Word {
-                word,
-                from: Some(m),
-            } => {
-                let (word, m) = (word.clone(), *m);
-                self.unknown_name(&word, value.span, m, locals);
+            Val::Word { from: Some(_), .. } => {
+                self.unresolved(&value, locals);
                 SVal::error(value.span)
             }
             other => {

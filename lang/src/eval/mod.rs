@@ -331,6 +331,18 @@ impl<'a> Evaluator<'a> {
         self.report(error);
     }
 
+    /// Reports a bare word that was meant as a name (it names nothing and no enum expects it).
+    fn unresolved(&mut self, value: &SVal, locals: &[(String, SVal)]) {
+        if let Val::Word {
+            word,
+            from: Some(module),
+        } = &value.val
+        {
+            let (word, module) = (word.clone(), *module);
+            self.unknown_name(&word, value.span, module, locals);
+        }
+    }
+
     fn check_uniform(&mut self, items: &[SVal]) {
         let class = |v: &Val| match v {
             Val::Int(_) | Val::Float(_) => "number".to_string(),
@@ -414,12 +426,8 @@ impl<'a> Evaluator<'a> {
                             }
                         }
                         Val::Error => {}
-                        Val::Word {
-                            word,
-                            from: Some(m),
-                        } => {
-                            let (word, m) = (word.clone(), *m);
-                            self.unknown_name(&word, spread.span, m, locals);
+                        Val::Word { from: Some(_), .. } => {
+                            self.unresolved(&spread, locals);
                         }
                         other => {
                             let error = Diagnostic::error(
@@ -534,12 +542,8 @@ impl<'a> Evaluator<'a> {
             },
             Val::Node { id, kind } => self.member_sugar(*id, kind, name, span),
             Val::Error => SVal::error(span),
-            Val::Word {
-                word,
-                from: Some(m),
-            } => {
-                let (word, m) = (word.clone(), *m);
-                self.unknown_name(&word, value.span, m, locals);
+            Val::Word { from: Some(_), .. } => {
+                self.unresolved(&value, locals);
                 SVal::error(span)
             }
             other => {
@@ -605,12 +609,8 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Val::Error => SVal::error(span),
-            Val::Word {
-                word,
-                from: Some(m),
-            } => {
-                let (word, m) = (word.clone(), *m);
-                self.unknown_name(&word, value.span, m, locals);
+            Val::Word { from: Some(_), .. } => {
+                self.unresolved(&value, locals);
                 SVal::error(span)
             }
             other => {
