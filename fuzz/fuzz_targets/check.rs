@@ -105,7 +105,7 @@ fn file_id() -> FileId {
     Sources::new().add("fuzz.rung", Path::new("fuzz.rung"), String::new())
 }
 
-/// The syntax tree's `Debug` form with every `Span { .. }` cut out, and the comments' texts.
+/// The shape of a parsed text (its tree without spans) and its comments' texts.
 fn skeleton(text: &str) -> (String, Vec<String>) {
     let (module, diagnostics) = rung_lang::parser::parse_module(file_id(), text);
     let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
@@ -114,16 +114,7 @@ fn skeleton(text: &str) -> (String, Vec<String>) {
         "formatted text does not parse: {errors:?}\n--- formatted ---\n{text}"
     );
     let module = module.expect("formatted text parses to a module");
-    let debug = format!("{:?}", module.items);
-    let mut out = String::with_capacity(debug.len());
-    let mut rest = debug.as_str();
-    while let Some(at) = rest.find("Span {") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at..];
-        let close = after.find('}').expect("span closes");
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
+    let out = module.shape();
     let mut comments: Vec<String> = module.comments.into_iter().map(|c| c.text).collect();
     // Comments inside a declaration's head may move above it: compare them as a multiset.
     comments.sort();

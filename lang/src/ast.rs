@@ -29,6 +29,23 @@ pub struct Module {
     pub comments: Vec<Comment>,
 }
 
+impl Module {
+    /// The items with every span cut out: two modules with the same shape say the same thing,
+    /// however they are laid out (the formatter's tests and fuzz target compare shapes).
+    pub fn shape(&self) -> String {
+        let debug = format!("{:?}", self.items);
+        let mut out = String::with_capacity(debug.len());
+        let mut rest = debug.as_str();
+        while let Some(at) = rest.find("Span {") {
+            out.push_str(&rest[..at]);
+            let after = &rest[at..];
+            rest = after.find('}').map_or("", |close| &after[close + 1..]);
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 /// A top-level item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
