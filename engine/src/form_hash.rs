@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::plan::NodeId;
 use crate::value::Value;
 
 /// Tag of the encoding; part of every hash so that encodings never collide.
@@ -22,18 +23,18 @@ impl FormHash {
         op: &str,
         version: u32,
         params: &[(String, Value)],
-        upstream: &dyn Fn(crate::NodeId) -> FormHash,
+        upstream: &dyn Fn(NodeId) -> FormHash,
     ) -> FormHash {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(ENCODING);
-        write_str(&mut hasher, op);
-        hasher.update(&version.to_le_bytes());
-        hasher.update(&(params.len() as u64).to_le_bytes());
-        for (name, value) in params {
-            write_str(&mut hasher, name);
-            write_value(&mut hasher, value, upstream);
+        struct ByForm<'a>(&'a dyn Fn(NodeId) -> FormHash);
+        impl Leaves for ByForm<'_> {
+            fn node(&self, hasher: &mut blake3::Hasher, id: NodeId) {
+                hasher.update((self.0)(id).as_bytes());
+            }
+            fn file(&self, hasher: &mut blake3::Hasher, path: &str) {
+                write_str(hasher, path);
+            }
         }
-        FormHash(*hasher.finalize().as_bytes())
+        FormHash(*encode(ENCODING, op, version, params, &ByForm(upstream)).as_bytes())
     }
 
     /// The raw bytes.
@@ -64,16 +65,41 @@ impl fmt::Debug for FormHash {
     }
 }
 
-fn write_str(hasher: &mut blake3::Hasher, s: &str) {
+/// How the leaves that differ between encodings are written: upstream nodes and input files.
+pub(crate) trait Leaves {
+    /// Writes what stands for the upstream node `id`.
+    fn node(&self, hasher: &mut blake3::Hasher, id: NodeId);
+    /// Writes what stands for the input file at `path`.
+    fn file(&self, hasher: &mut blake3::Hasher, path: &str);
+}
+
+/// Hashes a node's definition under the encoding tagged `tag`: its operation, version and
+/// parameters, with upstream nodes and files written by `leaves`.
+pub(crate) fn encode(
+    tag: &[u8],
+    op: &str,
+    version: u32,
+    params: &[(String, Value)],
+    leaves: &dyn Leaves,
+) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(tag);
+    write_str(&mut hasher, op);
+    hasher.update(&version.to_le_bytes());
+    hasher.update(&(params.len() as u64).to_le_bytes());
+    for (name, value) in params {
+        write_str(&mut hasher, name);
+        write_value(&mut hasher, value, leaves);
+    }
+    hasher.finalize()
+}
+
+pub(crate) fn write_str(hasher: &mut blake3::Hasher, s: &str) {
     hasher.update(&(s.len() as u64).to_le_bytes());
     hasher.update(s.as_bytes());
 }
 
-fn write_value(
-    hasher: &mut blake3::Hasher,
-    value: &Value,
-    upstream: &dyn Fn(crate::NodeId) -> FormHash,
-) {
+fn write_value(hasher: &mut blake3::Hasher, value: &Value, leaves: &dyn Leaves) {
     match value {
         Value::Null => {
             hasher.update(&[0]);
@@ -99,13 +125,13 @@ fn write_value(
         }
         Value::File(path) => {
             hasher.update(&[6]);
-            write_str(hasher, path);
+            leaves.file(hasher, path);
         }
         Value::List(items) => {
             hasher.update(&[7]);
             hasher.update(&(items.len() as u64).to_le_bytes());
             for item in items {
-                write_value(hasher, item, upstream);
+                write_value(hasher, item, leaves);
             }
         }
         Value::Record(fields) => {
@@ -113,12 +139,12 @@ fn write_value(
             hasher.update(&(fields.len() as u64).to_le_bytes());
             for (name, item) in fields {
                 write_str(hasher, name);
-                write_value(hasher, item, upstream);
+                write_value(hasher, item, leaves);
             }
         }
         Value::Node(id) => {
             hasher.update(&[9]);
-            hasher.update(upstream(*id).as_bytes());
+            leaves.node(hasher, *id);
         }
     }
 }
@@ -137,7 +163,6 @@ fn canonical_bits(x: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NodeId;
 
     fn hash(params: &[(String, Value)]) -> FormHash {
         FormHash::of("op", 1, params, &|_: NodeId| unreachable!("no upstream"))

@@ -1,21 +1,37 @@
 //! rung's engine: the bottom layer, which knows nothing of the language or of burn.
 //!
-//! It defines the contract every front end and every domain library meets:
+//! It defines the contract every front end and every domain library meets, and runs plans:
 //!
-//! - [`value`]: the canonical values that parameters take once defaults are filled in;
-//! - [`signature`]: what an operation accepts and produces ([`Catalog`] is filled by the stdlib);
-//! - [`plan`]: the list of nodes a checked program lowers to, interned by canonical form;
-//! - [`form_hash`]: the versioned canonical encoding that identifies a node's definition.
+//! - [`value`], [`signature`]: canonical parameter values and what operations accept;
+//! - [`plan`], [`form_hash`]: the nodes a checked program lowers to, interned by canonical form;
+//! - [`op`]: the operation contract and the [`Registry`] the stdlib fills;
+//! - [`graph`]: a plan as a DAG, with node names and target selection;
+//! - [`digest`], [`key`], [`content`]: keys over upstream outputs and file contents;
+//! - [`store`]: content-addressed outputs, the action cache, locks, verification and gc;
+//! - [`survey`]: what a run would do and why (`rung plan`);
+//! - [`scheduler`]: runs a plan within declared resources.
 
+pub mod content;
+pub mod digest;
 pub mod form_hash;
+pub mod graph;
+pub mod key;
+pub mod op;
 pub mod plan;
+pub mod scheduler;
 pub mod signature;
+pub mod store;
+pub mod survey;
 pub mod value;
 
+pub use digest::Digest;
 pub use form_hash::FormHash;
+pub use graph::Dag;
+pub use op::{Context, OpError, Operation, Registry, Resources};
 pub use plan::{Node, NodeId, Plan};
 pub use signature::{
     ArtifactKind, Catalog, EnumDef, IndexSugar, MemberSugar, OpSignature, ParamSig, RecordSchema,
     Type,
 };
+pub use store::Store;
 pub use value::Value;

@@ -15,6 +15,10 @@ impl NodeId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    pub(crate) fn from_index(index: usize) -> NodeId {
+        NodeId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
 }
 
 /// One node: an operation applied to canonical parameters.
@@ -133,50 +137,49 @@ impl Plan {
     pub fn canonical_text(&self, id: NodeId) -> String {
         let node = self.node(id);
         let mut out = format!("{}@{}(", node.op, node.version);
+        let upstream = |id: NodeId| format!("#{}", self.node(id).form_hash.short(12));
         for (i, (name, value)) in node.params.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
             out.push_str(name);
             out.push_str(" = ");
-            self.write_canonical(value, &mut out);
+            write_value(value, &upstream, &mut out);
         }
         out.push(')');
         out
     }
+}
 
-    fn write_canonical(&self, value: &Value, out: &mut String) {
-        match value {
-            Value::Node(id) => {
-                out.push('#');
-                out.push_str(&self.node(*id).form_hash.short(12));
-            }
-            Value::List(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    self.write_canonical(item, out);
+/// Writes a value in rung syntax, with each upstream node written as `upstream` says.
+pub fn write_value(value: &Value, upstream: &dyn Fn(NodeId) -> String, out: &mut String) {
+    match value {
+        Value::Node(id) => out.push_str(&upstream(*id)),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
                 }
-                out.push(']');
+                write_value(item, upstream, out);
             }
-            Value::Record(fields) => {
-                out.push_str("{ ");
-                for (i, (name, item)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    out.push_str(name);
-                    out.push_str(" = ");
-                    self.write_canonical(item, out);
+            out.push(']');
+        }
+        Value::Record(fields) => {
+            out.push_str("{ ");
+            for (i, (name, item)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
                 }
-                out.push_str(" }");
+                out.push_str(name);
+                out.push_str(" = ");
+                write_value(item, upstream, out);
             }
-            other => {
-                use fmt::Write;
-                let _ = write!(out, "{other}");
-            }
+            out.push_str(" }");
+        }
+        other => {
+            use fmt::Write;
+            let _ = write!(out, "{other}");
         }
     }
 }

@@ -1,0 +1,360 @@
+//! The operation contract: what an operation declares, what it is handed when it runs, and the
+//! [`Registry`] the standard library fills.
+//!
+//! An operation is a name and an implementation version (matching its signature in the
+//! [`Catalog`]), the resources a node of it needs, how often a failed attempt may be retried, and
+//! a `run` that reads its [`Context`] and writes files into the context's output directory.
+//! Nothing an operation writes is visible to anyone until it returns `Ok` and the engine has
+//! published the directory.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::plan::NodeId;
+use crate::signature::Catalog;
+use crate::value::Value;
+
+/// What one node needs while it runs; the scheduler never oversubscribes the machine's share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    /// CPU threads (clamped to `--jobs`).
+    pub threads: u32,
+    /// GPUs.
+    pub gpus: u32,
+    /// Memory in bytes (0 when negligible).
+    pub memory: u64,
+}
+
+impl Default for Resources {
+    fn default() -> Resources {
+        Resources {
+            threads: 1,
+            gpus: 0,
+            memory: 0,
+        }
+    }
+}
+
+/// Why an operation did not produce its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpError {
+    /// It failed; the message says why and goes to the node's log and the terminal.
+    Failed(String),
+    /// It saw the cancellation flag and stopped.
+    Cancelled,
+}
+
+impl OpError {
+    /// A failure with a message.
+    pub fn failed(message: impl Into<String>) -> OpError {
+        OpError::Failed(message.into())
+    }
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpError::Failed(message) => f.write_str(message),
+            OpError::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for OpError {}
+
+impl From<io::Error> for OpError {
+    fn from(error: io::Error) -> OpError {
+        OpError::Failed(error.to_string())
+    }
+}
+
+/// Receives per-node progress (steps, items) as an operation reports it.
+pub trait ProgressSink: Sync {
+    /// `done` of `total` units (`"steps"`, `"items"`) of node `node` are finished.
+    fn progress(&self, node: NodeId, done: u64, total: u64, unit: &str);
+}
+
+/// One implemented operation.
+pub trait Operation: Send + Sync {
+    /// The name, as in the catalog.
+    fn name(&self) -> &'static str;
+    /// The implementation version, as in the catalog; part of every key.
+    fn version(&self) -> u32;
+    /// What a node with these parameters needs while it runs.
+    fn resources(&self, _params: &[(String, Value)]) -> Resources {
+        Resources::default()
+    }
+    /// How many times a failed attempt is tried again.
+    fn retries(&self) -> u32 {
+        0
+    }
+    /// Computes the node's output into [`Context::out_dir`].
+    fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError>;
+}
+
+/// Everything a running node is handed.
+pub struct Context<'a> {
+    pub(crate) node: NodeId,
+    pub(crate) op: &'a str,
+    pub(crate) params: &'a [(String, Value)],
+    pub(crate) inputs: HashMap<NodeId, PathBuf>,
+    pub(crate) files: &'a HashMap<String, PathBuf>,
+    pub(crate) out: PathBuf,
+    pub(crate) log: Log,
+    pub(crate) cancel: &'a AtomicBool,
+    pub(crate) progress: &'a dyn ProgressSink,
+    pub(crate) resources: Resources,
+    pub(crate) attempt: u32,
+    pub(crate) facts: BTreeMap<String, String>,
+}
+
+impl Context<'_> {
+    /// The directory the node writes its output files into (it exists and is empty).
+    pub fn out_dir(&self) -> &Path {
+        &self.out
+    }
+
+    /// Every parameter, defaults filled in, sorted by name.
+    pub fn params(&self) -> &[(String, Value)] {
+        self.params
+    }
+
+    /// A parameter by name.
+    pub fn param(&self, name: &str) -> Result<&Value, OpError> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| OpError::failed(format!("`{}` has no parameter `{name}`", self.op)))
+    }
+
+    /// An integer parameter.
+    pub fn int(&self, name: &str) -> Result<i64, OpError> {
+        match self.param(name)? {
+            Value::Int(i) => Ok(*i),
+            other => Err(self.mistyped(name, "an int", other)),
+        }
+    }
+
+    /// A float parameter.
+    pub fn float(&self, name: &str) -> Result<f64, OpError> {
+        match self.param(name)? {
+            Value::Float(x) => Ok(*x),
+            Value::Int(i) => Ok(*i as f64),
+            other => Err(self.mistyped(name, "a float", other)),
+        }
+    }
+
+    /// A boolean parameter.
+    pub fn bool(&self, name: &str) -> Result<bool, OpError> {
+        match self.param(name)? {
+            Value::Bool(b) => Ok(*b),
+            other => Err(self.mistyped(name, "a bool", other)),
+        }
+    }
+
+    /// A string (or enum word) parameter.
+    pub fn str(&self, name: &str) -> Result<&str, OpError> {
+        match self.param(name)? {
+            Value::Str(s) | Value::Enum(s) => Ok(s),
+            other => Err(self.mistyped(name, "a string", other)),
+        }
+    }
+
+    fn mistyped(&self, name: &str, expected: &str, found: &Value) -> OpError {
+        OpError::failed(format!(
+            "parameter `{name}` of `{}` should be {expected}, found `{found}`",
+            self.op
+        ))
+    }
+
+    /// Where the file or upstream output that `value` stands for can be read, if it is one.
+    pub fn path_of(&self, value: &Value) -> Option<&Path> {
+        match value {
+            Value::Node(id) => self.inputs.get(id).map(PathBuf::as_path),
+            Value::File(path) => self.files.get(path).map(PathBuf::as_path),
+            _ => None,
+        }
+    }
+
+    /// The paths of every file and upstream output in parameter `name` (a single input or a list).
+    pub fn paths(&self, name: &str) -> Result<Vec<&Path>, OpError> {
+        let value = self.param(name)?;
+        let values = match value {
+            Value::List(items) => items.iter().collect(),
+            single => vec![single],
+        };
+        values
+            .into_iter()
+            .map(|v| {
+                self.path_of(v)
+                    .ok_or_else(|| self.mistyped(name, "an input", v))
+            })
+            .collect()
+    }
+
+    /// Appends a line to the node's log file.
+    pub fn log(&mut self, line: impl fmt::Display) {
+        self.log.line(line);
+    }
+
+    /// Reports that `done` of `total` units are finished (for the progress display).
+    pub fn progress(&self, done: u64, total: u64, unit: &str) {
+        self.progress.progress(self.node, done, total, unit);
+    }
+
+    /// Whether the run was cancelled; a long operation checks this between steps.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// `Err(Cancelled)` once the run was cancelled.
+    pub fn check_cancelled(&self) -> Result<(), OpError> {
+        if self.cancelled() {
+            Err(OpError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// What the scheduler granted this node.
+    pub fn resources(&self) -> Resources {
+        self.resources
+    }
+
+    /// Which attempt this is: 0 the first time, then 1, 2... on retries.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Records a fact for the provenance, such as `backend = cuda` or `precision = bf16`.
+    pub fn record(&mut self, name: &str, value: impl Into<String>) {
+        self.facts.insert(name.to_string(), value.into());
+    }
+}
+
+/// A node's log file, created on the first line written.
+pub(crate) struct Log {
+    path: PathBuf,
+    file: Option<fs::File>,
+}
+
+impl Log {
+    pub(crate) fn new(path: PathBuf) -> Log {
+        Log { path, file: None }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn line(&mut self, line: impl fmt::Display) {
+        if self.file.is_none() {
+            self.file = fs::File::options()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .ok();
+        }
+        if let Some(file) = &mut self.file {
+            // A log that cannot be written must not fail the computation it describes.
+            let _ = writeln!(file, "{line}");
+        }
+    }
+}
+
+/// Why an implementation could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryError {
+    /// The catalog declares no operation of that name.
+    Undeclared(&'static str),
+    /// The implementation's version differs from the declared one.
+    VersionMismatch {
+        /// The operation.
+        name: &'static str,
+        /// The catalog's version.
+        declared: u32,
+        /// The implementation's version.
+        implemented: u32,
+    },
+    /// Two implementations of one operation.
+    Duplicate(&'static str),
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryError::Undeclared(name) => {
+                write!(f, "operation `{name}` is implemented but has no signature")
+            }
+            RegistryError::VersionMismatch {
+                name,
+                declared,
+                implemented,
+            } => write!(
+                f,
+                "operation `{name}` is declared at version {declared} but implemented at {implemented}"
+            ),
+            RegistryError::Duplicate(name) => {
+                write!(f, "operation `{name}` is implemented twice")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+/// The signatures (for checking specs) and the implementations (for running them).
+pub struct Registry {
+    catalog: Catalog,
+    ops: HashMap<&'static str, Arc<dyn Operation>>,
+}
+
+impl Registry {
+    /// A registry of `catalog`'s signatures with no implementation yet.
+    pub fn new(catalog: Catalog) -> Registry {
+        Registry {
+            catalog,
+            ops: HashMap::new(),
+        }
+    }
+
+    /// Adds an implementation, which must match a signature of the catalog.
+    pub fn implement(&mut self, op: Arc<dyn Operation>) -> Result<(), RegistryError> {
+        let name = op.name();
+        let Some(signature) = self.catalog.op(name) else {
+            return Err(RegistryError::Undeclared(name));
+        };
+        if signature.version != op.version() {
+            return Err(RegistryError::VersionMismatch {
+                name,
+                declared: signature.version,
+                implemented: op.version(),
+            });
+        }
+        if self.ops.insert(name, op).is_some() {
+            return Err(RegistryError::Duplicate(name));
+        }
+        Ok(())
+    }
+
+    /// The catalog of signatures.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The catalog, to extend it before implementations are added.
+    pub fn catalog_mut(&mut self) -> &mut Catalog {
+        &mut self.catalog
+    }
+
+    /// The implementation of an operation, if it has one.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Operation>> {
+        self.ops.get(name)
+    }
+}
