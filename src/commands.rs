@@ -1,6 +1,5 @@
 //! The subcommands: each returns an [`Outcome`], the process's exit code.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +17,8 @@ pub(crate) enum Outcome {
     Diagnostics = 1,
     /// The command line was wrong.
     Usage = 2,
+    /// The run was interrupted (Ctrl-C).
+    Interrupted = 130,
 }
 
 /// `rung check`: reports every problem of every file; with `nodes`, prints the plan.
@@ -122,26 +123,4 @@ pub(crate) fn help(catalog: &Catalog, topic: Option<&str>) -> Outcome {
             Outcome::Usage
         }
     }
-}
-
-/// `rung run`: checks the spec; running needs operations no issue has implemented yet.
-pub(crate) fn run(catalog: &Catalog, file: &Path, overrides: &[String]) -> Outcome {
-    let checked = check_file(file, catalog, overrides);
-    eprint!(
-        "{}",
-        render::diagnostics(&checked.sources, &checked.diagnostics)
-    );
-    let Some(program) = checked.program else {
-        return Outcome::Diagnostics;
-    };
-    let ops: BTreeSet<&str> = program.plan.nodes().iter().map(|n| n.op.as_str()).collect();
-    eprintln!(
-        "error: `{}` checks ({} nodes) but cannot run: rung has no executor yet",
-        file.display(),
-        program.plan.len()
-    );
-    for op in ops {
-        eprintln!("  operation `{op}` is not implemented yet");
-    }
-    Outcome::Diagnostics
 }

@@ -65,11 +65,10 @@ impl<'p> Dag<'p> {
             }
         }
         let names = names(plan);
-        let order = toposort(&graph, None)
-            .map_err(|cycle| GraphError::Cycle(names[cycle.node_id().index()].clone()))?
-            .into_iter()
-            .map(|i| NodeId::from_index(i.index()))
-            .collect();
+        toposort(&graph, None)
+            .map_err(|cycle| GraphError::Cycle(names[cycle.node_id().index()].clone()))?;
+        // A plan lists inputs before dependants; keeping its order keeps listings in spec order.
+        let order = (0..plan.len()).map(NodeId::from_index).collect();
         Ok(Dag {
             plan,
             graph,

@@ -581,7 +581,7 @@ impl Job<'_, '_> {
             backend,
             device,
             facts,
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            host: crate::store::host(),
             start: humantime::format_rfc3339_millis(start).to_string(),
             duration_s: seconds,
             attempts,

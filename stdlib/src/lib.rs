@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use rung_engine::Catalog;
+use rung_engine::{Catalog, Registry};
 
 pub mod backend;
 mod catalog;
@@ -24,6 +24,12 @@ pub fn catalog() -> &'static Catalog {
         // A duplicate name is a bug in this crate, caught by its tests; there is nothing to recover.
         Err(error) => panic!("the standard library's catalog is inconsistent: {error}"),
     })
+}
+
+/// The registry `rung` runs specs with: the catalog's signatures and the operations implemented
+/// so far (an operation without an implementation checks and plans, but does not run).
+pub fn registry() -> Registry {
+    Registry::new(catalog().clone())
 }
 
 #[cfg(test)]

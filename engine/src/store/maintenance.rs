@@ -85,6 +85,25 @@ impl Store {
             .collect()
     }
 
+    /// The keys in the action cache whose hex starts with `prefix` (at least two digits).
+    pub fn keys_with_prefix(&self, prefix: &str) -> Vec<Digest> {
+        let Some(shard) = prefix.get(..2) else {
+            return Vec::new();
+        };
+        let Ok(entries) = fs::read_dir(self.root.join("actions").join(shard)) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name();
+                let rest = name.to_str()?.strip_suffix(".json")?;
+                format!("{shard}{rest}").parse::<Digest>().ok()
+            })
+            .filter(|key| key.hex().starts_with(prefix))
+            .collect()
+    }
+
     /// Re-hashes every output tree and reads every action entry; removes damaged trees, entries
     /// that cannot be read or whose output is gone, and scratch left by killed runs.
     pub fn verify(&self) -> VerifyReport {

@@ -435,6 +435,11 @@ fn output_tree(root: &Path) -> Result<Vec<TreeFile>, String> {
     Ok(files)
 }
 
+/// This machine's host name, for provenance and run records.
+pub fn host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
 /// Removes a directory tree if it exists.
 pub(crate) fn remove_tree(path: &Path) -> io::Result<()> {
     match fs::remove_dir_all(path) {
