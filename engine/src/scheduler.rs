@@ -174,6 +174,7 @@ pub fn execute(
                         NodeOutcome::Skipped(why.into()),
                         None,
                         observer,
+                        selected,
                     );
                     continue;
                 }
@@ -198,6 +199,7 @@ pub fn execute(
                             NodeOutcome::Cached,
                             Some(output),
                             observer,
+                            selected,
                         );
                     }
                     Resolved::Run(key, resources) => {
@@ -215,6 +217,7 @@ pub fn execute(
                             NodeOutcome::Failed(why),
                             None,
                             observer,
+                            selected,
                         );
                     }
                 }
@@ -235,6 +238,7 @@ pub fn execute(
                         NodeOutcome::Skipped(why.into()),
                         None,
                         observer,
+                        selected,
                     );
                 }
             }
@@ -306,6 +310,7 @@ pub fn execute(
                 done.outcome,
                 done.output,
                 observer,
+                selected,
             );
         }
     });
@@ -377,6 +382,7 @@ fn finish(
     outcome: NodeOutcome,
     output: Option<Digest>,
     observer: &dyn Observer,
+    selected: &[bool],
 ) {
     observer.finished(id, dag.name(id), &outcome);
     report.outputs[id.index()] = output;
@@ -386,7 +392,7 @@ fn finish(
         let failed = report.outputs[done.index()].is_none();
         for dependant in dag.dependants(done) {
             let slot = dependant.index();
-            if report.outcomes[slot].is_some() {
+            if !selected[slot] || report.outcomes[slot].is_some() {
                 continue;
             }
             if failed {

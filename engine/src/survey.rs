@@ -282,6 +282,7 @@ fn differences(
             reasons.push(format!("input {file} changed"));
         }
     }
+    let mut changed_upstream = Vec::new();
     for upstream in dag.inputs(id) {
         let name = dag.name(upstream);
         let changed = match (survey.outputs[upstream.index()], record.upstream.get(name)) {
@@ -290,8 +291,21 @@ fn differences(
             (Some(_), None) => false,
         };
         if changed && record.upstream.contains_key(name) {
-            reasons.push(format!("upstream {name} changed"));
+            changed_upstream.push(name);
         }
+    }
+    if changed_upstream.len() > 3 {
+        reasons.push(format!(
+            "upstream {} and {} more changed",
+            changed_upstream[..2].join(", "),
+            changed_upstream.len() - 2
+        ));
+    } else {
+        reasons.extend(
+            changed_upstream
+                .iter()
+                .map(|name| format!("upstream {name} changed")),
+        );
     }
     reasons
 }
