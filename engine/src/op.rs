@@ -263,7 +263,7 @@ impl Log {
         }
         if let Some(file) = &mut self.file {
             // A log that cannot be written must not fail the computation it describes.
-            let _ = writeln!(file, "{line}");
+            let _ = file.write_all(format!("{line}\n").as_bytes());
         }
     }
 }

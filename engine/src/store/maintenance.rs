@@ -169,17 +169,23 @@ impl Store {
             return 0;
         };
         for entry in entries.filter_map(Result::ok) {
-            let Some(key) = entry
-                .file_name()
+            let name = entry.file_name();
+            let Some(key) = name
                 .to_str()
+                .and_then(|n| n.split('.').next())
                 .and_then(|n| n.parse::<Digest>().ok())
             else {
                 continue;
             };
             // `never` is raised, so this only takes a lock that is free right now.
             if let Ok(Some(_lock)) = self.lock(&key, &never) {
-                let _ = remove_tree(&entry.path());
-                cleared += 1;
+                let path = entry.path();
+                let removed = if path.is_dir() {
+                    remove_tree(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+                cleared += usize::from(removed.is_ok());
             }
         }
         cleared

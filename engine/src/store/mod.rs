@@ -7,7 +7,7 @@
 //! objects/ab/cdef…/            an output tree, named by its tree digest (files read-only)
 //! actions/ab/cdef….json        key -> output tree, file manifest and provenance
 //! locks/<key>.lock             per-key lock files (flock), so a key is computed once
-//! tmp/<key>/out/               a node's output while it is being computed
+//! tmp/<key>/                   a node's output while it is being computed
 //! logs/<key>.log               a node's log
 //! specs/<digest>.json          the last run of a spec: node names -> keys (explanations, gc roots)
 //! runs/<time>-<pid>.json       what each `rung run` executed and found cached
@@ -21,11 +21,13 @@
 mod maintenance;
 mod records;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -167,6 +169,7 @@ pub enum Lookup {
 pub struct Store {
     root: PathBuf,
     hasher: ContentHasher,
+    verified: Mutex<HashSet<Digest>>,
 }
 
 impl Store {
@@ -211,6 +214,7 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             hasher: ContentHasher::persistent(root.join("stat-cache.json")),
+            verified: Mutex::new(HashSet::new()),
         })
     }
 
@@ -280,13 +284,18 @@ impl Store {
     }
 
     /// Checks that an output tree still has the contents it is named after.
+    /// A tree is checked once per process: later reads trust the first check.
     pub fn verify_object(&self, digest: &Digest) -> Result<(), String> {
+        if self.verified().contains(digest) {
+            return Ok(());
+        }
         let dir = self.object_dir(digest);
         let files = self
             .hasher
             .tree(&dir)
             .map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
         if tree_digest(&files) == *digest {
+            self.verified().insert(*digest);
             Ok(())
         } else {
             Err(format!(
@@ -294,6 +303,12 @@ impl Store {
                 dir.display()
             ))
         }
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashSet<Digest>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes the lock of `key`, waiting for another process that holds it. Returns `None` if
@@ -327,10 +342,9 @@ impl Store {
     /// A fresh, empty output directory for `key` (the caller holds its lock), clearing whatever
     /// a killed process left behind.
     pub fn scratch(&self, key: &Digest) -> Result<PathBuf, StoreError> {
-        let dir = self.root.join("tmp").join(key.hex());
-        remove_tree(&dir).map_err(|e| StoreError::new("clear", &dir, e))?;
-        let out = dir.join("out");
-        fs::create_dir_all(&out).map_err(|e| StoreError::new("create", &out, e))?;
+        let out = self.root.join("tmp").join(key.hex());
+        remove_tree(&out).map_err(|e| StoreError::new("clear", &out, e))?;
+        fs::create_dir(&out).map_err(|e| StoreError::new("create", &out, e))?;
         Ok(out)
     }
 
@@ -343,8 +357,7 @@ impl Store {
     /// Publishes the finished output in `key`'s scratch directory: the tree is moved into
     /// `objects/` (or dropped if an identical tree is there), then the entry is committed.
     pub fn publish(&self, key: &Digest, provenance: Provenance) -> Result<ActionEntry, String> {
-        let scratch = self.root.join("tmp").join(key.hex());
-        let out = scratch.join("out");
+        let out = self.root.join("tmp").join(key.hex());
         let files = output_tree(&out)?;
         let output = tree_digest(&files);
         for file in &files {
@@ -353,17 +366,18 @@ impl Store {
                 .map_err(|e| format!("cannot seal `{}`: {e}", path.display()))?;
         }
         let object = self.object_dir(&output);
-        if !object.is_dir() {
-            let parent = object.parent().unwrap_or(&self.root);
-            fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-            if let Err(error) = fs::rename(&out, &object) {
-                // Another process published the same tree first: keep theirs.
+        if !self.verified().contains(&output) && !object.is_dir() {
+            if let Err(error) = rename_into(&out, &object) {
+                // Another process may have published the same tree first: then keep theirs.
                 if !object.is_dir() {
                     return Err(format!("cannot publish `{}`: {error}", object.display()));
                 }
             }
         }
+        if out.exists() {
+            let _ = remove_tree(&out);
+        }
+        self.verified().insert(output);
         let entry = ActionEntry {
             format: ACTION_FORMAT,
             key: *key,
@@ -373,16 +387,24 @@ impl Store {
         };
         let path = self.action_path(key);
         let bytes = serde_json::to_vec_pretty(&entry).map_err(|e| e.to_string())?;
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-        }
-        let staged = scratch.join("entry.json");
+        let staged = self.root.join("tmp").join(format!("{key}.entry"));
         fs::write(&staged, bytes)
-            .and_then(|()| fs::rename(&staged, &path))
+            .and_then(|()| rename_into(&staged, &path))
             .map_err(|e| format!("cannot commit `{}`: {e}", path.display()))?;
-        let _ = remove_tree(&scratch);
         Ok(entry)
+    }
+}
+
+/// Renames `from` to `to`, creating `to`'s parent directory when it is missing.
+fn rename_into(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound && from.exists() => {
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::rename(from, to)
+        }
+        other => other,
     }
 }
 
