@@ -124,26 +124,16 @@ pub fn execute(
     options: &RunOptions<'_>,
     observer: &dyn Observer,
 ) -> RunReport {
-    let n = dag.plan().len();
-    let mut report = RunReport {
-        outcomes: vec![None; n],
-        keys: vec![None; n],
-        outputs: vec![None; n],
-        seconds: vec![0.0; n],
-        executed: Vec::new(),
-        interrupted: false,
+    let job = Job {
+        dag,
+        store,
+        inputs,
+        options,
+        observer,
+        registry,
     };
+    let mut book = Book::new(dag, selected, observer);
     let jobs = options.jobs.max(1);
-    let mut waiting_on = vec![0usize; n];
-    let mut ready = VecDeque::new();
-    for &id in dag.order() {
-        if selected[id.index()] {
-            waiting_on[id.index()] = dag.inputs(id).len();
-            if waiting_on[id.index()] == 0 {
-                ready.push_back(id);
-            }
-        }
-    }
     let mut runnable: VecDeque<Runnable> = VecDeque::new();
     let mut used = Resources {
         threads: 0,
@@ -157,91 +147,41 @@ pub fn execute(
     std::thread::scope(|scope| {
         loop {
             let cancelled = options.cancel.load(Ordering::Relaxed);
-            report.interrupted |= cancelled;
-            while let Some(id) = ready.pop_front() {
-                if stopped || cancelled {
-                    let why = if cancelled {
-                        "cancelled"
-                    } else {
-                        "stopped after a failure"
-                    };
-                    finish(
-                        dag,
-                        &mut report,
-                        &mut waiting_on,
-                        &mut ready,
-                        id,
-                        NodeOutcome::Skipped(why.into()),
-                        None,
-                        observer,
-                        selected,
-                    );
+            book.report.interrupted |= cancelled;
+            let halt = if cancelled {
+                Some("cancelled")
+            } else if stopped {
+                Some("stopped after a failure")
+            } else {
+                None
+            };
+            while let Some(id) = book.ready.pop_front() {
+                if let Some(why) = halt {
+                    book.finish(id, NodeOutcome::Skipped(why.into()), None);
                     continue;
                 }
-                match resolve(
-                    dag,
-                    id,
-                    registry,
-                    store,
-                    inputs,
-                    &report.outputs,
-                    options,
-                    jobs,
-                ) {
+                match job.resolve(id, &book.report.outputs, jobs) {
                     Resolved::Cached(key, output) => {
-                        report.keys[id.index()] = Some(key);
-                        finish(
-                            dag,
-                            &mut report,
-                            &mut waiting_on,
-                            &mut ready,
-                            id,
-                            NodeOutcome::Cached,
-                            Some(output),
-                            observer,
-                            selected,
-                        );
+                        book.report.keys[id.index()] = Some(key);
+                        book.finish(id, NodeOutcome::Cached, Some(output));
                     }
                     Resolved::Run(key, resources) => {
-                        report.keys[id.index()] = Some(key);
+                        book.report.keys[id.index()] = Some(key);
                         runnable.push_back(Runnable { id, key, resources });
                     }
                     Resolved::Fail(why) => {
                         stopped |= !options.keep_going;
-                        finish(
-                            dag,
-                            &mut report,
-                            &mut waiting_on,
-                            &mut ready,
-                            id,
-                            NodeOutcome::Failed(why),
-                            None,
-                            observer,
-                            selected,
-                        );
+                        book.finish(id, NodeOutcome::Failed(why), None);
                     }
                 }
             }
-            if stopped || cancelled {
-                let why = if cancelled {
-                    "cancelled"
-                } else {
-                    "stopped after a failure"
-                };
+            if let Some(why) = halt {
                 while let Some(next) = runnable.pop_front() {
-                    finish(
-                        dag,
-                        &mut report,
-                        &mut waiting_on,
-                        &mut ready,
-                        next.id,
-                        NodeOutcome::Skipped(why.into()),
-                        None,
-                        observer,
-                        selected,
-                    );
+                    book.finish(next.id, NodeOutcome::Skipped(why.into()), None);
                 }
             }
+            // Start whatever fits, in the order nodes became ready; small nodes may pass a large
+            // one that waits for resources.
             let mut i = 0;
             while i < runnable.len() {
                 let r = runnable[i].resources;
@@ -260,19 +200,10 @@ pub fn execute(
                 used.memory += r.memory;
                 running += 1;
                 let sender = sender.clone();
-                let outputs = &report.outputs;
-                let job = Job {
-                    dag,
-                    store,
-                    inputs,
-                    options,
-                    observer,
-                    registry,
-                };
                 let upstream: Vec<(NodeId, Digest)> = dag
                     .inputs(next.id)
                     .into_iter()
-                    .filter_map(|i| outputs[i.index()].map(|d| (i, d)))
+                    .filter_map(|i| book.report.outputs[i.index()].map(|d| (i, d)))
                     .collect();
                 scope.spawn(move || {
                     let (outcome, output) = job.run(next.id, next.key, next.resources, &upstream);
@@ -284,7 +215,7 @@ pub fn execute(
                     });
                 });
             }
-            if running == 0 && ready.is_empty() {
+            if running == 0 && book.ready.is_empty() {
                 break;
             }
             let Ok(done) = receiver.recv() else { break };
@@ -293,28 +224,18 @@ pub fn execute(
             used.gpus -= done.resources.gpus;
             used.memory -= done.resources.memory;
             if let NodeOutcome::Ran { seconds, .. } = done.outcome {
-                report.seconds[done.id.index()] = seconds;
-                if let Some(key) = report.keys[done.id.index()] {
-                    report.executed.push(key);
+                book.report.seconds[done.id.index()] = seconds;
+                if let Some(key) = book.report.keys[done.id.index()] {
+                    book.report.executed.push(key);
                 }
             }
             if matches!(done.outcome, NodeOutcome::Failed(_)) {
                 stopped |= !options.keep_going;
             }
-            finish(
-                dag,
-                &mut report,
-                &mut waiting_on,
-                &mut ready,
-                done.id,
-                done.outcome,
-                done.output,
-                observer,
-                selected,
-            );
+            book.finish(done.id, done.outcome, done.output);
         }
     });
-    report
+    book.report
 }
 
 enum Resolved {
@@ -323,88 +244,77 @@ enum Resolved {
     Fail(String),
 }
 
-/// Decides what to do with a node whose inputs are all done.
-#[allow(clippy::too_many_arguments)]
-fn resolve(
-    dag: &Dag<'_>,
-    id: NodeId,
-    registry: &Registry,
-    store: &Store,
-    inputs: &Inputs,
-    outputs: &[Option<Digest>],
-    options: &RunOptions<'_>,
-    jobs: u32,
-) -> Resolved {
-    if let Some(why) = missing_file(dag, id, inputs) {
-        return Resolved::Fail(why);
-    }
-    let Some(key) = key_when_ready(dag, id, outputs, inputs) else {
-        return Resolved::Fail("an input has no output".into());
-    };
-    if let Lookup::Hit(output) = store.lookup(&key) {
-        return Resolved::Cached(key, output);
-    }
-    let node = dag.plan().node(id);
-    let Some(op) = registry.get(&node.op) else {
-        return Resolved::Fail(format!("operation `{}` is not implemented yet", node.op));
-    };
-    let mut resources = op.resources(&node.params);
-    resources.threads = resources.threads.clamp(1, jobs);
-    if resources.gpus > options.gpus {
-        return Resolved::Fail(format!(
-            "needs {} GPU(s); this run may use {}",
-            resources.gpus, options.gpus
-        ));
-    }
-    if options.memory > 0 && resources.memory > options.memory {
-        return Resolved::Fail(format!(
-            "needs {:.1} GiB of memory; this run may use {:.1} GiB",
-            gib(resources.memory),
-            gib(options.memory)
-        ));
-    }
-    Resolved::Run(key, resources)
-}
-
 fn gib(bytes: u64) -> f64 {
     bytes as f64 / (1u64 << 30) as f64
 }
 
-/// Records a node's outcome and moves its dependants on: to ready when their last input is done,
-/// or to skipped (transitively) when this node has no output.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    dag: &Dag<'_>,
-    report: &mut RunReport,
-    waiting_on: &mut [usize],
-    ready: &mut VecDeque<NodeId>,
-    id: NodeId,
-    outcome: NodeOutcome,
-    output: Option<Digest>,
-    observer: &dyn Observer,
-    selected: &[bool],
-) {
-    observer.finished(id, dag.name(id), &outcome);
-    report.outputs[id.index()] = output;
-    report.outcomes[id.index()] = Some(outcome);
-    let mut stack = vec![id];
-    while let Some(done) = stack.pop() {
-        let failed = report.outputs[done.index()].is_none();
-        for dependant in dag.dependants(done) {
-            let slot = dependant.index();
-            if !selected[slot] || report.outcomes[slot].is_some() {
-                continue;
+/// The driver's bookkeeping: outcomes so far, how many inputs each node still waits for, and the
+/// nodes whose inputs are all done.
+struct Book<'a, 'p> {
+    dag: &'a Dag<'p>,
+    selected: &'a [bool],
+    observer: &'a dyn Observer,
+    report: RunReport,
+    waiting_on: Vec<usize>,
+    ready: VecDeque<NodeId>,
+}
+
+impl<'a, 'p> Book<'a, 'p> {
+    fn new(dag: &'a Dag<'p>, selected: &'a [bool], observer: &'a dyn Observer) -> Self {
+        let n = dag.plan().len();
+        let mut waiting_on = vec![0usize; n];
+        let mut ready = VecDeque::new();
+        for &id in dag.order() {
+            if selected[id.index()] {
+                waiting_on[id.index()] = dag.inputs(id).len();
+                if waiting_on[id.index()] == 0 {
+                    ready.push_back(id);
+                }
             }
-            if failed {
-                let why =
-                    NodeOutcome::Skipped(format!("upstream `{}` did not finish", dag.name(done)));
-                observer.finished(dependant, dag.name(dependant), &why);
-                report.outcomes[slot] = Some(why);
-                stack.push(dependant);
-            } else {
-                waiting_on[slot] -= 1;
-                if waiting_on[slot] == 0 {
-                    ready.push_back(dependant);
+        }
+        Book {
+            dag,
+            selected,
+            observer,
+            report: RunReport {
+                outcomes: vec![None; n],
+                keys: vec![None; n],
+                outputs: vec![None; n],
+                seconds: vec![0.0; n],
+                executed: Vec::new(),
+                interrupted: false,
+            },
+            waiting_on,
+            ready,
+        }
+    }
+
+    /// Records a node's outcome and moves its dependants on: to ready when their last input is
+    /// done, or to skipped (transitively) when this node has no output.
+    fn finish(&mut self, id: NodeId, outcome: NodeOutcome, output: Option<Digest>) {
+        let dag = self.dag;
+        self.observer.finished(id, dag.name(id), &outcome);
+        self.report.outputs[id.index()] = output;
+        self.report.outcomes[id.index()] = Some(outcome);
+        let mut stack = vec![id];
+        while let Some(done) = stack.pop() {
+            let failed = self.report.outputs[done.index()].is_none();
+            for dependant in dag.dependants(done) {
+                let slot = dependant.index();
+                if !self.selected[slot] || self.report.outcomes[slot].is_some() {
+                    continue;
+                }
+                if failed {
+                    let why = format!("upstream `{}` did not finish", dag.name(done));
+                    let why = NodeOutcome::Skipped(why);
+                    self.observer.finished(dependant, dag.name(dependant), &why);
+                    self.report.outcomes[slot] = Some(why);
+                    stack.push(dependant);
+                } else {
+                    self.waiting_on[slot] -= 1;
+                    if self.waiting_on[slot] == 0 {
+                        self.ready.push_back(dependant);
+                    }
                 }
             }
         }
@@ -423,6 +333,40 @@ struct Job<'a, 'p> {
 }
 
 impl Job<'_, '_> {
+    /// Decides what to do with a node whose inputs are all done.
+    fn resolve(&self, id: NodeId, outputs: &[Option<Digest>], jobs: u32) -> Resolved {
+        let dag = self.dag;
+        if let Some(why) = missing_file(dag, id, self.inputs) {
+            return Resolved::Fail(why);
+        }
+        let Some(key) = key_when_ready(dag, id, outputs, self.inputs) else {
+            return Resolved::Fail("an input has no output".into());
+        };
+        if let Lookup::Hit(output) = self.store.lookup(&key) {
+            return Resolved::Cached(key, output);
+        }
+        let node = dag.plan().node(id);
+        let Some(op) = self.registry.get(&node.op) else {
+            return Resolved::Fail(format!("operation `{}` is not implemented yet", node.op));
+        };
+        let mut resources = op.resources(&node.params);
+        resources.threads = resources.threads.clamp(1, jobs);
+        if resources.gpus > self.options.gpus {
+            return Resolved::Fail(format!(
+                "needs {} GPU(s); this run may use {}",
+                resources.gpus, self.options.gpus
+            ));
+        }
+        if self.options.memory > 0 && resources.memory > self.options.memory {
+            return Resolved::Fail(format!(
+                "needs {:.1} GiB of memory; this run may use {:.1} GiB",
+                gib(resources.memory),
+                gib(self.options.memory)
+            ));
+        }
+        Resolved::Run(key, resources)
+    }
+
     fn run(
         &self,
         id: NodeId,

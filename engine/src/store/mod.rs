@@ -366,13 +366,13 @@ impl Store {
                 .map_err(|e| format!("cannot seal `{}`: {e}", path.display()))?;
         }
         let object = self.object_dir(&output);
-        if !self.verified().contains(&output) && !object.is_dir() {
-            if let Err(error) = rename_into(&out, &object) {
-                // Another process may have published the same tree first: then keep theirs.
-                if !object.is_dir() {
-                    return Err(format!("cannot publish `{}`: {error}", object.display()));
-                }
-            }
+        // Another process may have published the same tree first: then keep theirs.
+        if !self.verified().contains(&output)
+            && !object.is_dir()
+            && let Err(error) = rename_into(&out, &object)
+            && !object.is_dir()
+        {
+            return Err(format!("cannot publish `{}`: {error}", object.display()));
         }
         if out.exists() {
             let _ = remove_tree(&out);
