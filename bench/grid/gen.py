@@ -6,8 +6,8 @@
 
 writes
 
-    OUT_DIR/grid.rung            the rung spec (data paths relative to OUT_DIR/data: pass
-                                 `--data-root OUT_DIR/data` to rung-bench)
+    OUT_DIR/grid.rung            the rung spec (its files are `data/d{d}.txt`, relative to the
+                                 data root: pass `--data-root OUT_DIR` to rung-bench)
     OUT_DIR/data/d{d}.txt        one small input file per dataset
     OUT_DIR/smk/Snakefile        the same grid as Snakemake rules (`run:` blocks, no shell)
     OUT_DIR/smk/config.json      the Snakefile's configuration: sizes, data root, lr per cell

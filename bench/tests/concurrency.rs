@@ -13,7 +13,10 @@ use common::{Project, grid, grid_nodes, stderr, summary};
 fn concurrent_runs_compute_every_key_once() {
     let project = Project::new(&grid(4, 40));
     // A slow first node makes sure the second process arrives while the first is still at work.
-    project.edit("tag = \"irt\", work_ms = 40", "tag = \"irt\", work_ms = 400");
+    project.edit(
+        "tag = \"irt\", work_ms = 40",
+        "tag = \"irt\", work_ms = 400",
+    );
     let first = project.spawn(&["run", "spec.rung", "-j", "2"]);
     let second = project.spawn(&["run", "spec.rung", "-j", "2"]);
     let outputs = [

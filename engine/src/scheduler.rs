@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::digest::Digest;
 use crate::graph::Dag;
@@ -101,10 +101,11 @@ impl RunReport {
     }
 }
 
+/// A worker's report: the node's outcome and output, or `None` when another process holds its
+/// lock (the driver then looks it up again later and the slot goes to other work meanwhile).
 struct Done {
     id: NodeId,
-    outcome: NodeOutcome,
-    output: Option<Digest>,
+    finished: Option<(NodeOutcome, Option<Digest>)>,
     resources: Resources,
 }
 
@@ -142,12 +143,22 @@ pub fn execute(
     };
     let mut running = 0usize;
     let mut stopped = false;
+    // Nodes another process is computing: looked up again once their time comes.
+    let mut deferred: VecDeque<(Instant, NodeId)> = VecDeque::new();
     let (sender, receiver) = mpsc::channel::<Done>();
 
     std::thread::scope(|scope| {
         loop {
             let cancelled = options.cancel.load(Ordering::Relaxed);
             book.report.interrupted |= cancelled;
+            while deferred
+                .front()
+                .is_some_and(|(due, _)| *due <= Instant::now())
+            {
+                if let Some((_, id)) = deferred.pop_front() {
+                    book.ready.push_back(id);
+                }
+            }
             let halt = if cancelled {
                 Some("cancelled")
             } else if stopped {
@@ -206,37 +217,55 @@ pub fn execute(
                     .filter_map(|i| book.report.outputs[i.index()].map(|d| (i, d)))
                     .collect();
                 scope.spawn(move || {
-                    let (outcome, output) = job.run(next.id, next.key, next.resources, &upstream);
+                    let finished = job.run(next.id, next.key, next.resources, &upstream);
                     let _ = sender.send(Done {
                         id: next.id,
-                        outcome,
-                        output,
+                        finished,
                         resources: next.resources,
                     });
                 });
             }
-            if running == 0 && book.ready.is_empty() {
+            if running == 0 && book.ready.is_empty() && deferred.is_empty() {
                 break;
             }
-            let Ok(done) = receiver.recv() else { break };
+            let done = match deferred.front() {
+                Some((due, _)) => {
+                    let wait = due.saturating_duration_since(Instant::now());
+                    match receiver.recv_timeout(wait) {
+                        Ok(done) => done,
+                        Err(_) => continue,
+                    }
+                }
+                None => match receiver.recv() {
+                    Ok(done) => done,
+                    Err(_) => break,
+                },
+            };
             running -= 1;
             used.threads -= done.resources.threads;
             used.gpus -= done.resources.gpus;
             used.memory -= done.resources.memory;
-            if let NodeOutcome::Ran { seconds, .. } = done.outcome {
+            let Some((outcome, output)) = done.finished else {
+                deferred.push_back((Instant::now() + RECHECK, done.id));
+                continue;
+            };
+            if let NodeOutcome::Ran { seconds, .. } = outcome {
                 book.report.seconds[done.id.index()] = seconds;
                 if let Some(key) = book.report.keys[done.id.index()] {
                     book.report.executed.push(key);
                 }
             }
-            if matches!(done.outcome, NodeOutcome::Failed(_)) {
+            if matches!(outcome, NodeOutcome::Failed(_)) {
                 stopped |= !options.keep_going;
             }
-            book.finish(done.id, done.outcome, done.output);
+            book.finish(done.id, outcome, output);
         }
     });
     book.report
 }
+
+/// How long a node another process is computing waits before it is looked up again.
+const RECHECK: Duration = Duration::from_millis(50);
 
 enum Resolved {
     Cached(Digest, Digest),
@@ -373,28 +402,28 @@ impl Job<'_, '_> {
         key: Digest,
         resources: Resources,
         upstream: &[(NodeId, Digest)],
-    ) -> (NodeOutcome, Option<Digest>) {
+    ) -> Option<(NodeOutcome, Option<Digest>)> {
         let name = self.dag.name(id);
         let node = self.dag.plan().node(id);
         let Some(op) = self.registry.get(&node.op) else {
-            return (
+            return Some((
                 NodeOutcome::Failed(format!("operation `{}` is not implemented yet", node.op)),
                 None,
-            );
+            ));
         };
         let cancel = self.options.cancel;
-        let _lock = match self.store.lock(&key, cancel) {
+        let _lock = match self.store.try_lock(&key) {
             Ok(Some(lock)) => lock,
-            Ok(None) => return (NodeOutcome::Skipped("cancelled".into()), None),
-            Err(error) => return (NodeOutcome::Failed(error.to_string()), None),
+            Ok(None) => return None,
+            Err(error) => return Some((NodeOutcome::Failed(error.to_string()), None)),
         };
         if let Lookup::Hit(output) = self.store.lookup(&key) {
-            return (NodeOutcome::ComputedElsewhere, Some(output));
+            return Some((NodeOutcome::ComputedElsewhere, Some(output)));
         }
         self.observer.started(id, name);
         for (_, output) in upstream {
             if let Err(why) = self.store.verify_object(output) {
-                return (NodeOutcome::Failed(why), None);
+                return Some((NodeOutcome::Failed(why), None));
             }
         }
         let input_dirs: std::collections::HashMap<NodeId, std::path::PathBuf> = upstream
@@ -409,7 +438,7 @@ impl Job<'_, '_> {
         for attempt in 0..attempts {
             let out = match self.store.scratch(&key) {
                 Ok(out) => out,
-                Err(error) => return (NodeOutcome::Failed(error.to_string()), None),
+                Err(error) => return Some((NodeOutcome::Failed(error.to_string()), None)),
             };
             log.line(format_args!(
                 "== {name}: {} attempt {} of {attempts}, {}",
@@ -446,7 +475,7 @@ impl Job<'_, '_> {
                         seconds,
                         attempt + 1,
                     );
-                    return match self.store.publish(&key, provenance) {
+                    return Some(match self.store.publish(&key, provenance) {
                         Ok(entry) => (
                             NodeOutcome::Ran {
                                 seconds,
@@ -458,12 +487,12 @@ impl Job<'_, '_> {
                             self.store.discard(&key);
                             (NodeOutcome::Failed(why), None)
                         }
-                    };
+                    });
                 }
                 Err(OpError::Cancelled) => {
                     log.line("cancelled");
                     self.store.discard(&key);
-                    return (NodeOutcome::Skipped("cancelled".into()), None);
+                    return Some((NodeOutcome::Skipped("cancelled".into()), None));
                 }
                 Err(OpError::Failed(message)) => {
                     log.line(format_args!("failed: {message}"));
@@ -480,13 +509,13 @@ impl Job<'_, '_> {
         } else {
             String::new()
         };
-        (
+        Some((
             NodeOutcome::Failed(format!(
                 "{last_error}{tries}; log: {}",
                 log.path().display()
             )),
             None,
-        )
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]

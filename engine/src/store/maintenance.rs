@@ -163,7 +163,6 @@ impl Store {
 
     /// Removes scratch directories whose key no running process holds.
     fn clear_scratch(&self) -> usize {
-        let never = std::sync::atomic::AtomicBool::new(true);
         let mut cleared = 0;
         let Ok(entries) = fs::read_dir(self.root.join("tmp")) else {
             return 0;
@@ -177,8 +176,7 @@ impl Store {
             else {
                 continue;
             };
-            // `never` is raised, so this only takes a lock that is free right now.
-            if let Ok(Some(_lock)) = self.lock(&key, &never) {
+            if let Ok(Some(_lock)) = self.try_lock(&key) {
                 let path = entry.path();
                 let removed = if path.is_dir() {
                     remove_tree(&path)

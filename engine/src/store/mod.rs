@@ -28,8 +28,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -311,9 +310,8 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Takes the lock of `key`, waiting for another process that holds it. Returns `None` if
-    /// `cancel` is raised while waiting.
-    pub fn lock(&self, key: &Digest, cancel: &AtomicBool) -> Result<Option<KeyLock>, StoreError> {
+    /// Takes the lock of `key` if no other process holds it (`None` when one does).
+    pub fn try_lock(&self, key: &Digest) -> Result<Option<KeyLock>, StoreError> {
         let path = self.root.join("locks").join(format!("{key}.lock"));
         let file = fs::File::options()
             .create(true)
@@ -321,21 +319,10 @@ impl Store {
             .write(true)
             .open(&path)
             .map_err(|e| StoreError::new("create the lock", &path, e))?;
-        let mut wait = Duration::from_millis(2);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Some(KeyLock { _file: file })),
-                Err(fs::TryLockError::WouldBlock) => {
-                    if cancel.load(Ordering::Relaxed) {
-                        return Ok(None);
-                    }
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(Duration::from_millis(100));
-                }
-                Err(fs::TryLockError::Error(error)) => {
-                    return Err(StoreError::new("lock", &path, error));
-                }
-            }
+        match file.try_lock() {
+            Ok(()) => Ok(Some(KeyLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(error)) => Err(StoreError::new("lock", &path, error)),
         }
     }
 
