@@ -133,7 +133,6 @@ impl Operation for BlobStep {
             ctx.float("lr")?,
             hasher.finalize()
         );
-        ctx.log(format_args!("wrote {} bytes", text.len()));
         fs::write(ctx.out_dir().join("out.txt"), text)?;
         Ok(())
     }

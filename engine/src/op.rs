@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::plan::NodeId;
 use crate::signature::Catalog;
@@ -238,22 +239,55 @@ impl Context<'_> {
     }
 }
 
-/// A node's log file, created on the first line written.
+/// A node's log file, created on the first line. Lines are buffered and written at least every
+/// second (and when the attempt ends), so a chatty operation costs few writes; an attempt's
+/// heading is written only if a line follows it, so a silent success leaves no file.
 pub(crate) struct Log {
     path: PathBuf,
     file: Option<fs::File>,
+    heading: Option<String>,
+    buffer: String,
+    flushed: Instant,
 }
 
 impl Log {
     pub(crate) fn new(path: PathBuf) -> Log {
-        Log { path, file: None }
+        Log {
+            path,
+            file: None,
+            heading: None,
+            buffer: String::new(),
+            flushed: Instant::now(),
+        }
     }
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Starts an attempt: `heading` goes in before the attempt's first line.
+    pub(crate) fn begin(&mut self, heading: String) {
+        self.heading = Some(heading);
+    }
+
     pub(crate) fn line(&mut self, line: impl fmt::Display) {
+        use fmt::Write as _;
+        if let Some(heading) = self.heading.take() {
+            self.buffer.push_str(&heading);
+            self.buffer.push('\n');
+        }
+        let _ = writeln!(self.buffer, "{line}");
+        if self.buffer.len() > 64 * 1024 || self.flushed.elapsed() > Duration::from_secs(1) {
+            self.flush();
+        }
+    }
+
+    /// Writes what is buffered.
+    pub(crate) fn flush(&mut self) {
+        self.flushed = Instant::now();
+        if self.buffer.is_empty() {
+            return;
+        }
         if self.file.is_none() {
             self.file = fs::File::options()
                 .create(true)
@@ -263,8 +297,15 @@ impl Log {
         }
         if let Some(file) = &mut self.file {
             // A log that cannot be written must not fail the computation it describes.
-            let _ = file.write_all(format!("{line}\n").as_bytes());
+            let _ = file.write_all(self.buffer.as_bytes());
         }
+        self.buffer.clear();
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::digest::Digest;
@@ -113,6 +113,7 @@ struct Runnable {
     id: NodeId,
     key: Digest,
     resources: Resources,
+    upstream: Vec<(NodeId, Digest)>,
 }
 
 /// Runs the selected nodes (and reports each to `observer`).
@@ -146,8 +147,34 @@ pub fn execute(
     // Nodes another process is computing: looked up again once their time comes.
     let mut deferred: VecDeque<(Instant, NodeId)> = VecDeque::new();
     let (sender, receiver) = mpsc::channel::<Done>();
+    let (tasks, queue) = mpsc::channel::<Runnable>();
+    let queue = Mutex::new(queue);
 
     std::thread::scope(|scope| {
+        // `jobs` workers are enough: every running node holds at least one thread slot.
+        for _ in 0..jobs {
+            let sender = sender.clone();
+            let queue = &queue;
+            let job = &job;
+            scope.spawn(move || {
+                loop {
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok(next) = next else { break };
+                    let finished = job.run(next.id, next.key, next.resources, &next.upstream);
+                    let done = Done {
+                        id: next.id,
+                        finished,
+                        resources: next.resources,
+                    };
+                    if sender.send(done).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         loop {
             let cancelled = options.cancel.load(Ordering::Relaxed);
             book.report.interrupted |= cancelled;
@@ -178,7 +205,12 @@ pub fn execute(
                     }
                     Resolved::Run(key, resources) => {
                         book.report.keys[id.index()] = Some(key);
-                        runnable.push_back(Runnable { id, key, resources });
+                        runnable.push_back(Runnable {
+                            id,
+                            key,
+                            resources,
+                            upstream: Vec::new(),
+                        });
                     }
                     Resolved::Fail(why) => {
                         stopped |= !options.keep_going;
@@ -210,20 +242,13 @@ pub fn execute(
                 used.gpus += r.gpus;
                 used.memory += r.memory;
                 running += 1;
-                let sender = sender.clone();
-                let upstream: Vec<(NodeId, Digest)> = dag
+                let upstream = dag
                     .inputs(next.id)
                     .into_iter()
                     .filter_map(|i| book.report.outputs[i.index()].map(|d| (i, d)))
                     .collect();
-                scope.spawn(move || {
-                    let finished = job.run(next.id, next.key, next.resources, &upstream);
-                    let _ = sender.send(Done {
-                        id: next.id,
-                        finished,
-                        resources: next.resources,
-                    });
-                });
+                // The workers outlive this loop, so the queue is open.
+                let _ = tasks.send(Runnable { upstream, ..next });
             }
             if running == 0 && book.ready.is_empty() && deferred.is_empty() {
                 break;
@@ -260,6 +285,8 @@ pub fn execute(
             }
             book.finish(done.id, outcome, output);
         }
+        // Closing the queue lets the workers end.
+        drop(tasks);
     });
     book.report
 }
@@ -440,7 +467,7 @@ impl Job<'_, '_> {
                 Ok(out) => out,
                 Err(error) => return Some((NodeOutcome::Failed(error.to_string()), None)),
             };
-            log.line(format_args!(
+            log.begin(format!(
                 "== {name}: {} attempt {} of {attempts}, {}",
                 node.op,
                 attempt + 1,

@@ -670,13 +670,17 @@ proptest! {
         bench.write_files(&spec.files);
         let (outputs, _) = evaluate(&spec, &spec.ps(), &spec.files);
         let p = spec.ps();
+        // Open both handles here: `Store::open` run concurrently in one process can fail (its
+        // write probe is named by the process id only), and a thread that panicked before the
+        // barrier would leave the other waiting for ever.
+        let stores = [0, 1].map(|_| Store::open(&bench.store_root).unwrap());
         let barrier = Barrier::new(2);
         let [a, b] = std::thread::scope(|scope| {
-            let handles = [0, 1].map(|_| {
-                scope.spawn(|| {
-                    let store = Store::open(&bench.store_root).unwrap();
+            let handles = stores.each_ref().map(|store| {
+                let (bench, spec, p, barrier) = (&bench, &spec, &p, &barrier);
+                scope.spawn(move || {
                     barrier.wait();
-                    bench.run_on(&store, &spec, &p)
+                    bench.run_on(store, spec, p)
                 })
             });
             handles.map(|h| h.join().unwrap())
