@@ -45,12 +45,8 @@ struct Session<'p> {
     spec: PathBuf,
 }
 
-fn open<'p>(
-    program: &'p Program,
-    file: &Path,
-    targets: &[String],
-    places: &Places,
-) -> Result<Session<'p>, Outcome> {
+/// The DAG of a checked spec and the nodes `targets` select.
+fn select<'p>(program: &'p Program, targets: &[String]) -> Result<(Dag<'p>, Vec<bool>), Outcome> {
     let dag = Dag::new(&program.plan).map_err(|error| {
         eprintln!("error: {error}");
         Outcome::Diagnostics
@@ -59,6 +55,15 @@ fn open<'p>(
         eprintln!("error: {error}");
         Outcome::Usage
     })?;
+    Ok((dag, selected))
+}
+
+/// Opens the spec's store and gathers its input files.
+fn attach<'p>(
+    (dag, selected): (Dag<'p>, Vec<bool>),
+    file: &Path,
+    places: &Places,
+) -> Result<Session<'p>, Outcome> {
     let store = open_store(&places::store(places, Some(file)), true)?;
     let root = places::data_root(places, file);
     let inputs = Inputs::gather(&dag, &selected, &store, &|f| places::resolve(&root, f));
@@ -100,7 +105,7 @@ pub(crate) fn plan(
 ) -> Outcome {
     done((|| {
         let program = load(registry, file, overrides)?;
-        let session = open(&program, file, targets, places)?;
+        let session = attach(select(&program, targets)?, file, places)?;
         let last = session.store.spec_record(&session.spec);
         let survey = survey(
             &session.dag,
@@ -158,12 +163,11 @@ pub(crate) fn run(
         let clock = Instant::now();
         let start = SystemTime::now();
         let program = load(registry, file, overrides)?;
-        let session = open(&program, file, targets, places)?;
-        let dag = &session.dag;
+        let (dag, selected) = select(&program, targets)?;
         let missing: BTreeSet<&str> = dag
             .order()
             .iter()
-            .filter(|id| session.selected[id.index()])
+            .filter(|id| selected[id.index()])
             .map(|id| dag.plan().node(*id).op.as_str())
             .filter(|op| registry.get(op).is_none())
             .collect();
@@ -180,6 +184,8 @@ pub(crate) fn run(
             );
             return Err(Outcome::Diagnostics);
         }
+        let session = attach((dag, selected), file, places)?;
+        let dag = &session.dag;
         let cancel = cancel_flag();
         let jobs = settings
             .jobs
@@ -343,7 +349,7 @@ pub(crate) fn show(
         let key = match spec {
             Some(file) => {
                 let program = load(registry, file, overrides)?;
-                let session = open(&program, file, &[], places)?;
+                let session = attach(select(&program, &[])?, file, places)?;
                 let dag = &session.dag;
                 let Some(id) = dag.order().iter().copied().find(|id| {
                     dag.name(*id) == node || dag.plan().node(*id).labels.iter().any(|l| l == node)
