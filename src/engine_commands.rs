@@ -22,7 +22,7 @@ use crate::{GraphFormat, Places, places, render};
 pub(crate) struct RunSettings {
     pub(crate) jobs: Option<u32>,
     pub(crate) keep_going: bool,
-    pub(crate) gpus: u32,
+    pub(crate) gpus: Option<u32>,
     pub(crate) memory: Option<u64>,
 }
 
@@ -196,8 +196,8 @@ pub(crate) fn run(
         let options = RunOptions {
             jobs,
             keep_going: settings.keep_going,
-            gpus: settings.gpus,
-            memory: settings.memory.unwrap_or(0),
+            gpus: settings.gpus.unwrap_or_else(crate::machine::gpus),
+            memory: settings.memory.unwrap_or_else(crate::machine::memory),
             cancel: &cancel,
             rung_version: version,
         };

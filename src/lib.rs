@@ -5,6 +5,7 @@
 
 mod commands;
 mod engine_commands;
+mod machine;
 mod places;
 mod progress;
 mod render;
@@ -95,10 +96,10 @@ enum Command {
         /// Only what these nodes or families need (repeatable).
         #[arg(long = "target", value_name = "NAME")]
         targets: Vec<String>,
-        /// GPUs the run may use (default: none).
-        #[arg(long, value_name = "N", default_value_t = 0)]
-        gpus: u32,
-        /// Memory the run may use, e.g. `64G` (default: no bound).
+        /// GPUs the run may use (default: those `CUDA_VISIBLE_DEVICES` lists, else all present).
+        #[arg(long, value_name = "N")]
+        gpus: Option<u32>,
+        /// Memory the run may use, e.g. `64G` (default: the machine's).
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         memory: Option<u64>,
         #[command(flatten)]
