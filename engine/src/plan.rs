@@ -43,7 +43,8 @@ impl Node {
         for (_, value) in &self.params {
             value.node_refs(&mut out);
         }
-        out.dedup();
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|id| seen.insert(*id));
         out
     }
 }

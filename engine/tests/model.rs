@@ -683,7 +683,7 @@ proptest! {
                     bench.run_on(store, spec, p)
                 })
             });
-            handles.map(|h| h.join().unwrap())
+            handles.map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         let n = spec.nodes.len();
         let mut executed: Vec<Digest> = a.report.executed.clone();

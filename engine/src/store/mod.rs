@@ -469,3 +469,33 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&temporary);
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_of_one_process_open_one_store_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..20 {
+            let barrier = std::sync::Barrier::new(4);
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        Store::open(dir.path()).unwrap();
+                    });
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn a_store_of_another_format_is_refused_with_both_formats_named() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("VERSION"), "rung-store 99\n").unwrap();
+        let error = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("`rung-store 99`"), "{error}");
+        assert!(error.contains("`rung-store 1`"), "{error}");
+    }
+}
