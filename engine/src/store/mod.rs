@@ -204,9 +204,11 @@ impl Store {
             }
             Err(error) => return Err(StoreError::new("read", &version, error)),
         }
+        static PROBES: AtomicU64 = AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, Ordering::Relaxed);
         let probe = root
             .join("tmp")
-            .join(format!("probe-{}", std::process::id()));
+            .join(format!("probe-{}-{n}", std::process::id()));
         fs::write(&probe, b"")
             .and_then(|()| fs::remove_file(&probe))
             .map_err(|e| StoreError::new("write into the store at", root, e))?;
