@@ -346,7 +346,7 @@ pub(crate) fn show(
     places: &Places,
 ) -> Outcome {
     done((|| {
-        let key = match spec {
+        let (store, key) = match spec {
             Some(file) => {
                 let program = load(registry, file, overrides)?;
                 let session = attach(select(&program, &[])?, file, places)?;
@@ -365,7 +365,7 @@ pub(crate) fn show(
                     None,
                 );
                 match (&survey.status[id.index()], survey.keys[id.index()]) {
-                    (Some(Status::Cached), Some(key)) => key,
+                    (Some(Status::Cached), Some(key)) => (session.store, key),
                     (status, _) => {
                         let word = status.as_ref().map_or("unknown", Status::word);
                         eprintln!(
@@ -377,10 +377,10 @@ pub(crate) fn show(
             }
             None => {
                 let store = open_store(&places::store(places, None), false)?;
-                find_key(&store, node)?
+                let key = find_key(&store, node)?;
+                (store, key)
             }
         };
-        let store = open_store(&places::store(places, spec), false)?;
         let Some(entry) = store.entry(&key) else {
             eprintln!("error: the store has no entry for key {key}");
             return Err(Outcome::Diagnostics);
@@ -476,37 +476,39 @@ fn write_graph(
     selected: &[bool],
     format: GraphFormat,
 ) -> std::io::Result<()> {
-    let ids = dag.order().iter().filter(|id| selected[id.index()]);
-    match format {
-        GraphFormat::Dot => {
-            writeln!(out, "digraph rung {{\n  rankdir=LR;\n  node [shape=box];")?;
-            for &id in ids.clone() {
-                let label = format!("{}\\n{}", dag.name(id), dag.plan().node(id).op);
-                let label = label.replace('"', "\\\"");
-                writeln!(out, "  n{} [label=\"{label}\"];", id.index())?;
-            }
-            for &id in ids {
-                for input in dag.inputs(id) {
-                    writeln!(out, "  n{} -> n{};", input.index(), id.index())?;
-                }
-            }
-            writeln!(out, "}}")
-        }
-        GraphFormat::Mermaid => {
-            writeln!(out, "flowchart LR")?;
-            for &id in ids.clone() {
-                let label = format!("{}<br/>{}", dag.name(id), dag.plan().node(id).op);
-                let label = label.replace('"', "#quot;");
-                writeln!(out, "  n{}[\"{label}\"]", id.index())?;
-            }
-            for &id in ids {
-                for input in dag.inputs(id) {
-                    writeln!(out, "  n{} --> n{}", input.index(), id.index())?;
-                }
-            }
-            Ok(())
+    // Opening, line break in a label, escaped quote, edge arrow, closing.
+    let (open, newline, quote, edge, close) = match format {
+        GraphFormat::Dot => (
+            "digraph rung {\n  rankdir=LR;\n  node [shape=box];\n",
+            "\\n",
+            "\\\"",
+            "->",
+            "}\n",
+        ),
+        GraphFormat::Mermaid => ("flowchart LR\n", "<br/>", "#quot;", "-->", ""),
+    };
+    out.write_all(open.as_bytes())?;
+    let ids: Vec<NodeId> = dag
+        .order()
+        .iter()
+        .copied()
+        .filter(|id| selected[id.index()])
+        .collect();
+    for &id in &ids {
+        let label = format!("{}{newline}{}", dag.name(id), dag.plan().node(id).op);
+        let label = label.replace('"', quote);
+        match format {
+            GraphFormat::Dot => writeln!(out, "  n{} [label=\"{label}\"];", id.index())?,
+            GraphFormat::Mermaid => writeln!(out, "  n{}[\"{label}\"]", id.index())?,
         }
     }
+    let end = if format == GraphFormat::Dot { ";" } else { "" };
+    for &id in &ids {
+        for input in dag.inputs(id) {
+            writeln!(out, "  n{} {edge} n{}{end}", input.index(), id.index())?;
+        }
+    }
+    out.write_all(close.as_bytes())
 }
 
 /// `rung gc`: keeps what the last run of every existing spec reached.

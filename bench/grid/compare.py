@@ -380,17 +380,22 @@ class Bench:
 DONE = re.compile(r"done: (\d+) ran, (\d+) cached, (\d+) failed, (\d+) skipped")
 
 
-def rung_ran(res):
-    """The `N ran` of rung's last `done:` line on stderr, or None."""
+def last_number(res, stream, pattern, group):
+    """Group `group` of the last line of `stream` matching `pattern`, or None."""
     if res["status"] != "ok":
         return None
-    ran = None
-    with open(res["stderr"], errors="replace") as f:
+    found = None
+    with open(res[stream], errors="replace") as f:
         for line in f:
-            m = DONE.search(line)
+            m = pattern.search(line)
             if m:
-                ran = int(m.group(1))
-    return ran
+                found = int(m.group(group))
+    return found
+
+
+def rung_ran(res):
+    """The `N ran` of rung's last `done:` line on stderr, or None."""
+    return last_number(res, "stderr", DONE, 1)
 
 
 def snakemake_job_stats(res):
@@ -427,15 +432,7 @@ PLAN = re.compile(r"(\d+) nodes: (\d+) cached, (\d+) stale, (\d+) new, (\d+) blo
 
 def rung_plan_new(res):
     """The `N new` of rung's plan summary line (`3642 nodes: 0 cached, 0 stale, 3642 new, ...`)."""
-    if res["status"] != "ok":
-        return None
-    new = None
-    with open(res["stdout"], errors="replace") as f:
-        for line in f:
-            m = PLAN.search(line)
-            if m:
-                new = int(m.group(4))
-    return new
+    return last_number(res, "stdout", PLAN, 4)
 
 
 # ---- formatting ----------------------------------------------------------------------------

@@ -4,11 +4,11 @@
 //! measure and exercise the engine rather than any real computation.
 
 use std::fs;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rung_engine::content::ContentHasher;
 use rung_engine::signature::DuplicateName;
 use rung_engine::{
     ArtifactKind, Catalog, Context, OpError, OpSignature, Operation, ParamSig, Resources, Type,
@@ -119,10 +119,11 @@ impl Operation for BlobStep {
                 ctx.attempt() + 1
             )));
         }
+        let contents = ContentHasher::in_memory();
         let mut hasher = blake3::Hasher::new();
         for name in ["inputs", "files"] {
             for path in ctx.paths(name)? {
-                hash_tree(path, &mut hasher)?;
+                hasher.update(contents.path_digest(path)?.as_bytes());
             }
         }
         let quantum = ctx.int("quantum")?.max(1);
@@ -136,20 +137,4 @@ impl Operation for BlobStep {
         fs::write(ctx.out_dir().join("out.txt"), text)?;
         Ok(())
     }
-}
-
-/// Feeds every file under `path` (or the file itself) into `hasher`, in name order.
-fn hash_tree(path: &Path, hasher: &mut blake3::Hasher) -> std::io::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<_> = fs::read_dir(path)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for entry in entries {
-            hash_tree(&entry, hasher)?;
-        }
-    } else {
-        hasher.update(&fs::read(path)?);
-    }
-    Ok(())
 }

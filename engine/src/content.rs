@@ -146,37 +146,9 @@ impl ContentHasher {
 
     /// The files under `root`, in path order, with their digests. Symbolic links are followed.
     pub fn tree(&self, root: &Path) -> io::Result<Vec<TreeFile>> {
-        let mut files = Vec::new();
-        self.walk(root, "", &mut files)?;
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(files)
-    }
-
-    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<TreeFile>) -> io::Result<()> {
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("`{}` is not a UTF-8 file name", entry.path().display()),
-                ));
-            };
-            let relative = format!("{prefix}{name}");
-            let path = entry.path();
-            let meta = fs::metadata(&path)?;
-            if meta.is_dir() {
-                self.walk(&path, &format!("{relative}/"), out)?;
-            } else {
-                let digest = self.file_digest_with(&path, &meta)?;
-                out.push(TreeFile {
-                    path: relative,
-                    size: meta.len(),
-                    digest,
-                });
-            }
-        }
-        Ok(())
+        list_tree(root, Links::Follow, &mut |path, meta| {
+            self.file_digest_with(path, meta)
+        })
     }
 
     fn file_digest_with(&self, path: &Path, meta: &fs::Metadata) -> io::Result<Digest> {
@@ -199,6 +171,59 @@ impl ContentHasher {
         }
         Ok(digest)
     }
+}
+
+/// What a tree walk does with symbolic links and special files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Links {
+    /// Follow links (input trees).
+    Follow,
+    /// Refuse anything but regular files and directories (outputs must hold their bytes).
+    Refuse,
+}
+
+/// The files under `root` in path order, each digested by `digest`.
+pub(crate) fn list_tree(
+    root: &Path,
+    links: Links,
+    digest: &mut dyn FnMut(&Path, &fs::Metadata) -> io::Result<Digest>,
+) -> io::Result<Vec<TreeFile>> {
+    let mut files = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("`{}` is not a UTF-8 file name", path.display()),
+                ));
+            };
+            let meta = match links {
+                Links::Follow => fs::metadata(&path)?,
+                Links::Refuse => fs::symlink_metadata(&path)?,
+            };
+            let relative = format!("{prefix}{name}");
+            if meta.is_dir() {
+                stack.push((path, format!("{relative}/")));
+            } else if meta.is_file() {
+                let digest = digest(&path, &meta)?;
+                files.push(TreeFile {
+                    path: relative,
+                    size: meta.len(),
+                    digest,
+                });
+            } else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("`{relative}` is not a regular file or directory"),
+                ));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
 /// The blake3 of a file's bytes, read in full (no cache).
@@ -233,18 +258,18 @@ mod tests {
         assert_ne!(hasher.path_digest(dir.path()).unwrap(), before);
     }
 
+    fn set_mtime(path: &Path, time: SystemTime) {
+        let file = fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(time).unwrap();
+    }
+
     #[test]
     fn the_stat_cache_answers_for_settled_files_and_survives_a_save() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data.csv");
         fs::write(&path, "x").unwrap();
         let old = SystemTime::now() - Duration::from_secs(60);
-        fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        set_mtime(&path, old);
         let cache = dir.path().join("stat-cache.json");
         let hasher = ContentHasher::persistent(cache.clone());
         let digest = hasher.path_digest(&path).unwrap();
@@ -252,12 +277,7 @@ mod tests {
 
         // Rewrite the bytes but restore size and mtime: only the cache can still answer `x`.
         fs::write(&path, "y").unwrap();
-        fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        set_mtime(&path, old);
         let reloaded = ContentHasher::persistent(cache);
         assert_eq!(reloaded.path_digest(&path).unwrap(), digest);
         assert_ne!(hash_file(&path).unwrap(), digest);

@@ -7,15 +7,16 @@
 
 use std::fmt;
 
+use crate::digest::Digest;
 use crate::plan::NodeId;
 use crate::value::Value;
 
 /// Tag of the encoding; part of every hash so that encodings never collide.
 pub const ENCODING: &[u8] = b"rung.form.v1\0";
 
-/// The blake3 hash of a node's canonical form.
+/// The blake3 hash of a node's canonical form: a [`Digest`] kept apart from keys and outputs.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FormHash([u8; 32]);
+pub struct FormHash(Digest);
 
 impl FormHash {
     /// Hashes a node's canonical form; `upstream` gives the hash of each referenced node.
@@ -34,28 +35,24 @@ impl FormHash {
                 write_str(hasher, path);
             }
         }
-        FormHash(*encode(ENCODING, op, version, params, &ByForm(upstream)).as_bytes())
+        let hash = encode(ENCODING, op, version, params, &ByForm(upstream));
+        FormHash(Digest::from_bytes(*hash.as_bytes()))
     }
 
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// The first `n` hex digits, for display.
     pub fn short(&self, n: usize) -> String {
-        let mut hex = self.to_string();
-        hex.truncate(n);
-        hex
+        self.0.short(n)
     }
 }
 
 impl fmt::Display for FormHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        fmt::Display::fmt(&self.0, f)
     }
 }
 

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::digest::Digest;
@@ -112,6 +112,7 @@ struct Done {
 struct Runnable {
     id: NodeId,
     key: Digest,
+    op: Arc<dyn Operation>,
     resources: Resources,
     upstream: Vec<(NodeId, Digest)>,
 }
@@ -163,7 +164,7 @@ pub fn execute(
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .recv();
                     let Ok(next) = next else { break };
-                    let finished = job.run(next.id, next.key, next.resources, &next.upstream);
+                    let finished = job.run(&next);
                     let done = Done {
                         id: next.id,
                         finished,
@@ -203,14 +204,9 @@ pub fn execute(
                         book.report.keys[id.index()] = Some(key);
                         book.finish(id, NodeOutcome::Cached, Some(output));
                     }
-                    Resolved::Run(key, resources) => {
-                        book.report.keys[id.index()] = Some(key);
-                        runnable.push_back(Runnable {
-                            id,
-                            key,
-                            resources,
-                            upstream: Vec::new(),
-                        });
+                    Resolved::Run(next) => {
+                        book.report.keys[id.index()] = Some(next.key);
+                        runnable.push_back(next);
                     }
                     Resolved::Fail(why) => {
                         stopped |= !options.keep_going;
@@ -296,7 +292,7 @@ const RECHECK: Duration = Duration::from_millis(50);
 
 enum Resolved {
     Cached(Digest, Digest),
-    Run(Digest, Resources),
+    Run(Runnable),
     Fail(String),
 }
 
@@ -420,24 +416,26 @@ impl Job<'_, '_> {
                 gib(self.options.memory)
             ));
         }
-        Resolved::Run(key, resources)
+        Resolved::Run(Runnable {
+            id,
+            key,
+            op: Arc::clone(op),
+            resources,
+            upstream: Vec::new(),
+        })
     }
 
-    fn run(
-        &self,
-        id: NodeId,
-        key: Digest,
-        resources: Resources,
-        upstream: &[(NodeId, Digest)],
-    ) -> Option<(NodeOutcome, Option<Digest>)> {
+    /// Runs one node under its key's lock; `None` when another process holds the lock.
+    fn run(&self, task: &Runnable) -> Option<(NodeOutcome, Option<Digest>)> {
+        let Runnable {
+            id,
+            key,
+            ref op,
+            resources,
+            ref upstream,
+        } = *task;
         let name = self.dag.name(id);
         let node = self.dag.plan().node(id);
-        let Some(op) = self.registry.get(&node.op) else {
-            return Some((
-                NodeOutcome::Failed(format!("operation `{}` is not implemented yet", node.op)),
-                None,
-            ));
-        };
         let cancel = self.options.cancel;
         let _lock = match self.store.try_lock(&key) {
             Ok(Some(lock)) => lock,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::digest::Digest;
 use crate::graph::Dag;
 use crate::key::key_of;
-use crate::plan::NodeId;
+use crate::plan::{Node, NodeId};
 use crate::store::{Lookup, NodeRecord, SpecRecord, Store};
 use crate::value::Value;
 
@@ -34,28 +34,24 @@ impl Inputs {
             if !selected[id.index()] {
                 continue;
             }
-            for (_, value) in &node.params {
-                let mut files = Vec::new();
-                collect_files(value, &mut files);
-                for file in files {
-                    if inputs.paths.contains_key(file) || inputs.missing.contains_key(file) {
-                        continue;
+            for file in node_files(node) {
+                if inputs.paths.contains_key(file) || inputs.missing.contains_key(file) {
+                    continue;
+                }
+                let outcome = resolve(file).and_then(|path| {
+                    store
+                        .hasher()
+                        .path_digest(&path)
+                        .map(|digest| (path.clone(), digest))
+                        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+                });
+                match outcome {
+                    Ok((path, digest)) => {
+                        inputs.paths.insert(file.to_string(), path);
+                        inputs.digests.insert(file.to_string(), digest);
                     }
-                    let outcome = resolve(file).and_then(|path| {
-                        store
-                            .hasher()
-                            .path_digest(&path)
-                            .map(|digest| (path.clone(), digest))
-                            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
-                    });
-                    match outcome {
-                        Ok((path, digest)) => {
-                            inputs.paths.insert(file.to_string(), path);
-                            inputs.digests.insert(file.to_string(), digest);
-                        }
-                        Err(why) => {
-                            inputs.missing.insert(file.to_string(), why);
-                        }
+                    Err(why) => {
+                        inputs.missing.insert(file.to_string(), why);
                     }
                 }
             }
@@ -79,7 +75,16 @@ impl Inputs {
     }
 }
 
-pub(crate) fn collect_files<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+/// The input files a node names, in order of appearance.
+pub(crate) fn node_files(node: &Node) -> Vec<&str> {
+    let mut files = Vec::new();
+    for (_, value) in &node.params {
+        collect_files(value, &mut files);
+    }
+    files
+}
+
+fn collect_files<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
     match value {
         Value::File(path) => out.push(path),
         Value::List(items) => items.iter().for_each(|v| collect_files(v, out)),
@@ -90,11 +95,7 @@ pub(crate) fn collect_files<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
 
 /// The first reason a node cannot run because of a missing input file.
 pub(crate) fn missing_file(dag: &Dag<'_>, id: NodeId, inputs: &Inputs) -> Option<String> {
-    let mut files = Vec::new();
-    for (_, value) in &dag.plan().node(id).params {
-        collect_files(value, &mut files);
-    }
-    files
+    node_files(dag.plan().node(id))
         .into_iter()
         .find_map(|f| inputs.missing(f).map(|why| format!("input `{f}`: {why}")))
 }
@@ -110,11 +111,7 @@ pub(crate) fn key_when_ready(
     if node.inputs().iter().any(|i| outputs[i.index()].is_none()) {
         return None;
     }
-    let mut files = Vec::new();
-    for (_, value) in &node.params {
-        collect_files(value, &mut files);
-    }
-    if files.iter().any(|f| inputs.digest(f).is_none()) {
+    if node_files(node).iter().any(|f| inputs.digest(f).is_none()) {
         return None;
     }
     let zero = Digest::from_bytes([0; 32]);
@@ -272,11 +269,7 @@ fn differences(
             reasons.push(format!("param {name}: {before} -> (none)"));
         }
     }
-    let mut files = Vec::new();
-    for (_, value) in &node.params {
-        collect_files(value, &mut files);
-    }
-    for file in files {
+    for file in node_files(node) {
         if record.files.get(file).copied() != inputs.digest(file) && record.files.contains_key(file)
         {
             reasons.push(format!("input {file} changed"));
@@ -331,10 +324,7 @@ pub fn node_record(
 ) -> Option<NodeRecord> {
     let node = dag.plan().node(id);
     let output = outputs[id.index()]?;
-    let mut files = Vec::new();
-    for (_, value) in &node.params {
-        collect_files(value, &mut files);
-    }
+    let files = node_files(node);
     Some(NodeRecord {
         op: node.op.clone(),
         version: node.version,

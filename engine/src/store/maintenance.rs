@@ -48,15 +48,7 @@ impl Store {
     fn entry_files(&self) -> Vec<EntryFile> {
         let mut out = Vec::new();
         for path in two_level(&self.root.join("actions")) {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let prefix = path
-                .parent()
-                .and_then(|p| p.file_name())
-                .and_then(|n| n.to_str())
-                .unwrap_or("");
-            let key = name
-                .strip_suffix(".json")
-                .and_then(|rest| format!("{prefix}{rest}").parse().ok());
+            let key = sharded_digest(&path, ".json");
             let modified = fs::metadata(&path)
                 .and_then(|m| m.modified())
                 .unwrap_or(SystemTime::UNIX_EPOCH);
@@ -73,13 +65,7 @@ impl Store {
         two_level(&self.root.join("objects"))
             .into_iter()
             .map(|path| {
-                let prefix = path
-                    .parent()
-                    .and_then(|p| p.file_name())
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("");
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                let digest = format!("{prefix}{name}").parse().ok();
+                let digest = sharded_digest(&path, "");
                 (path, digest)
             })
             .collect()
@@ -95,11 +81,7 @@ impl Store {
         };
         entries
             .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name();
-                let rest = name.to_str()?.strip_suffix(".json")?;
-                format!("{shard}{rest}").parse::<Digest>().ok()
-            })
+            .filter_map(|e| sharded_digest(&e.path(), ".json"))
             .filter(|key| key.hex().starts_with(prefix))
             .collect()
     }
@@ -264,6 +246,13 @@ impl Store {
         self.hasher().prune();
         report
     }
+}
+
+/// The digest a sharded path names: `ab/cdef…<suffix>` is `abcdef…`.
+fn sharded_digest(path: &Path, suffix: &str) -> Option<Digest> {
+    let shard = path.parent()?.file_name()?.to_str()?;
+    let rest = path.file_name()?.to_str()?.strip_suffix(suffix)?;
+    format!("{shard}{rest}").parse().ok()
 }
 
 /// The entries two levels down (`objects/ab/cdef…`).

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::content::{ContentHasher, TreeFile, tree_digest};
+use crate::content::{ContentHasher, Links, TreeFile, hash_file, list_tree, tree_digest};
 use crate::digest::Digest;
 
 pub use maintenance::{GcReport, VerifyReport};
@@ -406,44 +406,8 @@ pub struct KeyLock {
 /// The files of a finished output, hashed without the stat cache; links and special files are
 /// refused, since the tree must hold its bytes.
 fn output_tree(root: &Path) -> Result<Vec<TreeFile>, String> {
-    let mut files = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        let entries =
-            fs::read_dir(&dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
-            let path = entry.path();
-            let kind = entry
-                .file_type()
-                .map_err(|e| format!("cannot stat `{}`: {e}", path.display()))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                return Err(format!(
-                    "the output `{}` is not a UTF-8 name",
-                    path.display()
-                ));
-            };
-            let relative = format!("{prefix}{name}");
-            if kind.is_dir() {
-                stack.push((path, format!("{relative}/")));
-            } else if kind.is_file() {
-                let digest = crate::content::hash_file(&path)
-                    .map_err(|e| format!("cannot hash `{}`: {e}", path.display()))?;
-                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                files.push(TreeFile {
-                    path: relative,
-                    size,
-                    digest,
-                });
-            } else {
-                return Err(format!(
-                    "the operation left `{relative}`, which is not a regular file or directory"
-                ));
-            }
-        }
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+    list_tree(root, Links::Refuse, &mut |path, _| hash_file(path))
+        .map_err(|e| format!("the output in `{}` is unusable: {e}", root.display()))
 }
 
 /// This machine's host name, for provenance and run records.
