@@ -27,7 +27,7 @@ pub mod value;
 pub use digest::Digest;
 pub use form_hash::FormHash;
 pub use graph::Dag;
-pub use op::{Context, OpError, Operation, Registry, Resources};
+pub use op::{Context, OpError, Operation, Registry, RegistryError, Resources};
 pub use plan::{Node, NodeId, Plan};
 pub use signature::{
     ArtifactKind, Catalog, EnumDef, IndexSugar, MemberSugar, OpSignature, ParamSig, RecordSchema,

@@ -135,7 +135,11 @@ impl Bins {
 }
 
 /// Bins `items` (id, difficulty) by `rule`, then splits each bin if `split` asks for it.
-pub fn assign(items: &[(String, f64)], rule: &Rule, split: Option<Split>) -> Result<Bins, BinError> {
+pub fn assign(
+    items: &[(String, f64)],
+    rule: &Rule,
+    split: Option<Split>,
+) -> Result<Bins, BinError> {
     if items.is_empty() {
         return Err(BinError("there are no items to bin".into()));
     }
@@ -157,11 +161,17 @@ pub fn assign(items: &[(String, f64)], rule: &Rule, split: Option<Split>) -> Res
         }
         for bin in 0..ranges.len() {
             let mut members: Vec<usize> = (0..items.len()).filter(|&k| bins[k] == bin).collect();
-            let mut rng = ChaCha8Rng::seed_from_u64(split.seed ^ (bin as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                split.seed ^ (bin as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
             members.shuffle(&mut rng);
             let tests = (split.test_fraction * members.len() as f64).round() as usize;
             for (rank, &k) in members.iter().enumerate() {
-                parts[k] = if rank < tests { Part::Test } else { Part::Train };
+                parts[k] = if rank < tests {
+                    Part::Test
+                } else {
+                    Part::Train
+                };
             }
         }
     }
@@ -190,7 +200,9 @@ fn check_count(n: usize, items: usize) -> Result<(), BinError> {
         return Err(BinError("the number of bins must be at least 1".into()));
     }
     if n > items {
-        return Err(BinError(format!("{n} bins cannot be filled from {items} items")));
+        return Err(BinError(format!(
+            "{n} bins cannot be filled from {items} items"
+        )));
     }
     Ok(())
 }
@@ -212,7 +224,12 @@ fn quantile(items: &[(String, f64)], n: usize) -> Result<Binned, BinError> {
     Ok((bins, ranges))
 }
 
-fn equal_width(items: &[(String, f64)], n: usize, min: Option<f64>, max: Option<f64>) -> Result<Binned, BinError> {
+fn equal_width(
+    items: &[(String, f64)],
+    n: usize,
+    min: Option<f64>,
+    max: Option<f64>,
+) -> Result<Binned, BinError> {
     if n == 0 {
         return Err(BinError("the number of bins must be at least 1".into()));
     }
@@ -303,18 +320,39 @@ mod tests {
 
     #[test]
     fn tied_items_share_a_bin() {
-        let bins = assign(&items(&[1.0, 1.0, 1.0, 2.0]), &Rule::Quantile { n: 2 }, None).unwrap();
+        let bins = assign(
+            &items(&[1.0, 1.0, 1.0, 2.0]),
+            &Rule::Quantile { n: 2 },
+            None,
+        )
+        .unwrap();
         assert_eq!(bins_of(&bins), [0, 0, 0, 1]);
     }
 
     #[test]
     fn equal_width_and_edge_bins() {
         let data = items(&[0.0, 0.9, 1.0, 2.5, 3.0]);
-        let rule = Rule::EqualWidth { n: 3, min: None, max: None };
-        assert_eq!(bins_of(&assign(&data, &rule, None).unwrap()), [0, 0, 1, 2, 2]);
-        let clamped = Rule::EqualWidth { n: 2, min: Some(1.0), max: Some(2.0) };
-        assert_eq!(bins_of(&assign(&data, &clamped, None).unwrap()), [0, 0, 0, 1, 1]);
-        let edges = Rule::Edges { edges: vec![1.0, 2.5] };
+        let rule = Rule::EqualWidth {
+            n: 3,
+            min: None,
+            max: None,
+        };
+        assert_eq!(
+            bins_of(&assign(&data, &rule, None).unwrap()),
+            [0, 0, 1, 2, 2]
+        );
+        let clamped = Rule::EqualWidth {
+            n: 2,
+            min: Some(1.0),
+            max: Some(2.0),
+        };
+        assert_eq!(
+            bins_of(&assign(&data, &clamped, None).unwrap()),
+            [0, 0, 0, 1, 1]
+        );
+        let edges = Rule::Edges {
+            edges: vec![1.0, 2.5],
+        };
         let bins = assign(&data, &edges, None).unwrap();
         assert_eq!(bins_of(&bins), [0, 0, 1, 2, 2]);
         assert_eq!(bins.ranges[0].0, f64::NEG_INFINITY);
@@ -325,9 +363,24 @@ mod tests {
         let data = items(&[0.0, 1.0]);
         let cases = [
             (Rule::Quantile { n: 0 }, "at least 1"),
-            (Rule::Quantile { n: 3 }, "3 bins cannot be filled from 2 items"),
-            (Rule::Edges { edges: vec![1.0, 1.0] }, "strictly increasing"),
-            (Rule::EqualWidth { n: 2, min: Some(2.0), max: Some(1.0) }, "min < max"),
+            (
+                Rule::Quantile { n: 3 },
+                "3 bins cannot be filled from 2 items",
+            ),
+            (
+                Rule::Edges {
+                    edges: vec![1.0, 1.0],
+                },
+                "strictly increasing",
+            ),
+            (
+                Rule::EqualWidth {
+                    n: 2,
+                    min: Some(2.0),
+                    max: Some(1.0),
+                },
+                "min < max",
+            ),
         ];
         for (rule, fragment) in cases {
             let error = assign(&data, &rule, None).unwrap_err().to_string();
@@ -335,14 +388,22 @@ mod tests {
         }
         let nan = assign(&items(&[f64::NAN]), &Rule::Quantile { n: 1 }, None);
         assert!(nan.unwrap_err().to_string().contains("`i0`"));
-        let split = Some(Split { test_fraction: 1.0, seed: 1 });
+        let split = Some(Split {
+            test_fraction: 1.0,
+            seed: 1,
+        });
         assert!(assign(&data, &Rule::Quantile { n: 1 }, split).is_err());
     }
 
     #[test]
     fn splits_are_per_bin_seeded_and_sized() {
         let d: Vec<f64> = (0..100).map(f64::from).collect();
-        let split = |seed| Some(Split { test_fraction: 0.3, seed });
+        let split = |seed| {
+            Some(Split {
+                test_fraction: 0.3,
+                seed,
+            })
+        };
         let rule = Rule::Quantile { n: 10 };
         let a = assign(&items(&d), &rule, split(1)).unwrap();
         assert_eq!(a, assign(&items(&d), &rule, split(1)).unwrap());
@@ -352,8 +413,20 @@ mod tests {
             assert_eq!(a.select(bin, Part::Train).count(), 7);
             assert_eq!(a.select(bin, Part::All).count(), 10);
         }
-        let none = assign(&items(&d), &rule, Some(Split { test_fraction: 0.0, seed: 1 })).unwrap();
+        let none = assign(
+            &items(&d),
+            &rule,
+            Some(Split {
+                test_fraction: 0.0,
+                seed: 1,
+            }),
+        )
+        .unwrap();
         assert!(none.items.iter().all(|a| a.part == Part::All));
-        assert_eq!(none.select(3, Part::Test).count(), 10, "no split: every item is both");
+        assert_eq!(
+            none.select(3, Part::Test).count(),
+            10,
+            "no split: every item is both"
+        );
     }
 }

@@ -7,6 +7,7 @@
 //!   Gauss-Hermite quadrature, [`mml`]), joint MAP ([`jmap`]) or variational inference ([`vi`]),
 //!   with standard errors, abilities, the convergence trace and item fit ([`itemfit`]);
 //! - [`bins`]: items split into difficulty bins, with an optional per-bin train/test split;
+//! - [`files`]: the on-disk forms of matrices, fits and bins;
 //! - [`simulate`]: response matrices drawn from known parameters, for recovery tests and
 //!   benchmarks.
 //!
@@ -18,6 +19,7 @@ use std::ops::ControlFlow;
 use burn::tensor::backend::AutodiffBackend;
 
 pub mod bins;
+pub mod files;
 pub mod fit;
 pub mod itemfit;
 pub mod jmap;
@@ -113,7 +115,7 @@ fn finish<B: burn::tensor::backend::Backend>(
             estimates.identification
         );
     }
-    let fit = itemfit::item_fit::<B>(matrix, &estimates, device);
+    let fit = itemfit::item_fit(matrix, &estimates);
     let item_counts = matrix.item_counts();
     let subject_counts = matrix.subject_counts();
     let items = matrix

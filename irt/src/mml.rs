@@ -57,8 +57,19 @@ pub(crate) fn fit<B: Backend>(
     let mut em = Em::<B>::new(&core, options, device);
     let mut trace = Vec::new();
     let mut converged = false;
+    let mut previous = f64::NEG_INFINITY;
+    let mut decreases = 0;
     for iteration in 1..=options.max_iter {
         let e_step = em.e_step();
+        // EM never lowers the likelihood; the parameter-expanded step can, when the subjects'
+        // posteriors are much narrower than the grid's spacing (few subjects, thousands of items
+        // each) and a rescaled grid moves them between points. Once that has happened twice,
+        // plain EM runs on the grid as it stands, which climbs monotonically.
+        if e_step.log_likelihood < previous - 1e-9 * previous.abs() {
+            decreases += 1;
+            em.expanded = decreases < 2;
+        }
+        previous = e_step.log_likelihood;
         let max_change = em.m_step(&e_step);
         let step = TraceStep {
             iteration,
@@ -145,6 +156,8 @@ struct Em<'a, B: Backend> {
     /// Raw scores.
     raw: Vec<f64>,
     device: B::Device,
+    /// Whether the M-step ends with the parameter-expanded population step.
+    expanded: bool,
 }
 
 /// One E-step: every subject's posterior over the grid.
@@ -205,6 +218,7 @@ impl<'a, B: Backend> Em<'a, B> {
             responses,
             raw,
             device: device.clone(),
+            expanded: true,
         }
     }
 
@@ -224,9 +238,13 @@ impl<'a, B: Backend> Em<'a, B> {
         // subjects when nothing is missing.
         let penalty: Vec<f64> = match &self.mask {
             Some(mask) => {
-                let table = Split::new(points, self.slope.iter().zip(&self.intercept).map(|(a, d)| {
-                    theta.iter().map(move |t| softplus(a * t + d))
-                }));
+                let table = Split::new(
+                    points,
+                    self.slope
+                        .iter()
+                        .zip(&self.intercept)
+                        .map(|(a, d)| theta.iter().map(move |t| softplus(a * t + d))),
+                );
                 table.product(mask, &self.device)
             }
             None => {
@@ -262,10 +280,13 @@ impl<'a, B: Backend> Em<'a, B> {
                 *cell = score[i] * theta[q] - penalty[q] + log_weight[q];
             }
             let peak = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let total: f64 = row.iter_mut().map(|cell| {
-                *cell = (*cell - peak).exp();
-                *cell
-            }).sum();
+            let total: f64 = row
+                .iter_mut()
+                .map(|cell| {
+                    *cell = (*cell - peak).exp();
+                    *cell
+                })
+                .sum();
             row.iter_mut().for_each(|cell| *cell /= total);
             log_likelihood += peak + total.ln();
         }
@@ -283,9 +304,17 @@ impl<'a, B: Backend> Em<'a, B> {
 
     /// Expected observed subjects per item and grid point, `[items][points]` on the host, for
     /// the columns of `mask` (or all items alike when nothing is missing).
-    fn expected_counts(&self, e: &EStep<B>, mask: Option<&Tensor<B, 2>>, n_items: usize) -> Vec<Vec<f64>> {
+    fn expected_counts(
+        &self,
+        e: &EStep<B>,
+        mask: Option<&Tensor<B, 2>>,
+        n_items: usize,
+    ) -> Vec<Vec<f64>> {
         match mask {
-            Some(mask) => by_item(host(e.tensor.clone().transpose().matmul(mask.clone())), e.theta.len()),
+            Some(mask) => by_item(
+                host(e.tensor.clone().transpose().matmul(mask.clone())),
+                e.theta.len(),
+            ),
             None => vec![e.totals.clone(); n_items],
         }
     }
@@ -315,14 +344,25 @@ impl<'a, B: Backend> Em<'a, B> {
                     self.options.priors.log_discrimination_sd,
                 );
                 for j in 0..self.slope.len() {
-                    (self.slope[j], self.intercept[j]) =
-                        two_pl_item(&n[j], &r[j], &e.theta, self.slope[j], self.intercept[j], prior);
+                    (self.slope[j], self.intercept[j]) = two_pl_item(
+                        &n[j],
+                        &r[j],
+                        &e.theta,
+                        self.slope[j],
+                        self.intercept[j],
+                        prior,
+                    );
                 }
             }
         }
-        self.rescale(e);
+        if self.expanded {
+            self.rescale(e);
+        }
         let largest = |old: &[f64], new: &[f64]| {
-            old.iter().zip(new).map(|(o, n)| (o - n).abs()).fold(0.0, f64::max)
+            old.iter()
+                .zip(new)
+                .map(|(o, n)| (o - n).abs())
+                .fold(0.0, f64::max)
         };
         largest(&before.0, &self.slope)
             .max(largest(&before.1, &self.intercept))
@@ -339,7 +379,12 @@ impl<'a, B: Backend> Em<'a, B> {
         let totals = &e.totals;
         let subjects: f64 = totals.iter().sum();
         let moment = |f: &dyn Fn(f64) -> f64| {
-            totals.iter().zip(&e.theta).map(|(w, t)| w * f(*t)).sum::<f64>() / subjects
+            totals
+                .iter()
+                .zip(&e.theta)
+                .map(|(w, t)| w * f(*t))
+                .sum::<f64>()
+                / subjects
         };
         let mean = moment(&|t| t);
         let sd = moment(&|t| (t - mean).powi(2)).sqrt();
@@ -410,14 +455,19 @@ impl<'a, B: Backend> Em<'a, B> {
                 sums
             }
         };
-        let stride = if sums.len() == 2 * points { 0 } else { 2 * points };
+        let stride = if sums.len() == 2 * points {
+            0
+        } else {
+            2 * points
+        };
         (0..self.matrix.n_subjects())
             .map(|i| {
                 let row = &sums[i * stride..i * stride + 2 * points];
                 let gradient: Vec<f64> = (0..points)
                     .map(|q| e.score[i] - row[q] - (e.theta[q] - self.mean) * precision)
                     .collect();
-                let curvature: Vec<f64> = (0..points).map(|q| row[points + q] + precision).collect();
+                let curvature: Vec<f64> =
+                    (0..points).map(|q| row[points + q] + precision).collect();
                 posterior_mode(&e.theta, &gradient, &curvature)
             })
             .unzip()
@@ -426,7 +476,12 @@ impl<'a, B: Backend> Em<'a, B> {
     /// Places the items answered all correctly or all wrongly: their likelihood alone has no
     /// finite maximum, so each gets the mode of its posterior under the difficulty prior, given
     /// the fitted subjects' posteriors.
-    fn place_extreme(&self, matrix: &ResponseMatrix, extreme: &[usize], e: &EStep<B>) -> ItemParams {
+    fn place_extreme(
+        &self,
+        matrix: &ResponseMatrix,
+        extreme: &[usize],
+        e: &EStep<B>,
+    ) -> ItemParams {
         let mut params = ItemParams::with_capacity(extreme.len());
         if extreme.is_empty() {
             return params;
@@ -443,8 +498,19 @@ impl<'a, B: Backend> Em<'a, B> {
             _ => priors.log_discrimination_mean.exp(),
         };
         for (k, count) in counts.iter().enumerate() {
-            let correct = if ItemFlag::of(*count) == Some(ItemFlag::AllCorrect) { 1.0 } else { 0.0 };
-            let (b, se) = prior_mode(&n[k], &e.theta, slope, correct, priors.difficulty_mean, priors.difficulty_sd);
+            let correct = if ItemFlag::of(*count) == Some(ItemFlag::AllCorrect) {
+                1.0
+            } else {
+                0.0
+            };
+            let (b, se) = prior_mode(
+                &n[k],
+                &e.theta,
+                slope,
+                correct,
+                priors.difficulty_mean,
+                priors.difficulty_sd,
+            );
             params.push(b, se, slope, 0.0);
         }
         params
@@ -505,13 +571,20 @@ impl Split {
                 values[r * 2 * columns + columns + c] = (v - coarse) as f32;
             }
         }
-        Self { values, rows, columns }
+        Self {
+            values,
+            rows,
+            columns,
+        }
     }
 
     /// `matrix` (`[subjects, rows]`, 0/1) times the table, `[subjects][columns]` on the host.
     fn product<B: Backend>(self, matrix: &Tensor<B, 2>, device: &B::Device) -> Vec<f64> {
         let columns = self.columns;
-        let table = Tensor::<B, 2>::from_data(TensorData::new(self.values, [self.rows, 2 * columns]), device);
+        let table = Tensor::<B, 2>::from_data(
+            TensorData::new(self.values, [self.rows, 2 * columns]),
+            device,
+        );
         let both = host(matrix.clone().matmul(table));
         both.chunks_exact(2 * columns)
             .flat_map(|pair| (0..columns).map(move |c| pair[c] + pair[columns + c]))
@@ -557,7 +630,14 @@ fn rasch_intercept(n: &[f64], theta: &[f64], correct: f64, start: f64) -> f64 {
 
 /// The 2PL M-step for one item: Fisher scoring on (log slope, intercept) with the normal prior on
 /// the log slope.
-fn two_pl_item(n: &[f64], r: &[f64], theta: &[f64], a: f64, d: f64, prior: (f64, f64)) -> (f64, f64) {
+fn two_pl_item(
+    n: &[f64],
+    r: &[f64],
+    theta: &[f64],
+    a: f64,
+    d: f64,
+    prior: (f64, f64),
+) -> (f64, f64) {
     let (mut alpha, mut d) = (a.ln(), d);
     let precision = prior.1.powi(-2);
     for _ in 0..20 {
@@ -641,7 +721,9 @@ fn posterior_mode(theta: &[f64], gradient: &[f64], curvature: &[f64]) -> (f64, f
     let (m0, m1) = (-curvature[q - 1] * width, -curvature[q] * width);
     let hermite = |t: f64| {
         let (t2, t3) = (t * t, t * t * t);
-        (2.0 * t3 - 3.0 * t2 + 1.0) * g0 + (t3 - 2.0 * t2 + t) * m0 + (3.0 * t2 - 2.0 * t3) * g1
+        (2.0 * t3 - 3.0 * t2 + 1.0) * g0
+            + (t3 - 2.0 * t2 + t) * m0
+            + (3.0 * t2 - 2.0 * t3) * g1
             + (t3 - t2) * m1
     };
     // g0 > 0 >= g1: bisect the interpolant.

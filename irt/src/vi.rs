@@ -6,7 +6,7 @@
 //! sigmoid(c_j)). The priors are the fixed ones of [`Priors`] (py-irt's hierarchical priors are not
 //! used). The ELBO is
 //!
-//! E_q[log p(y | params)] + E_q[log p(params)] + H[q],
+//! `E_q[log p(y | params)] + E_q[log p(params)] + H[q]`,
 //!
 //! where the Gaussian priors' part together with the entropy is the closed-form -KL(q || prior),
 //! and the likelihood (and, for the 3PL, the beta prior on g with its Jacobian) is estimated by
@@ -18,10 +18,10 @@
 //!
 //! Convergence: with Monte Carlo gradients and a constant step size the parameters never stop
 //! moving (at lr 0.05 the last iterate is off by some tenths of a posterior sd), so the fit stops
-//! when the ELBO has levelled off: when the mean ELBO over the last [`WINDOW`] steps differs from
-//! the mean over the [`WINDOW`] steps before by less than `options.tolerance` times its size; it
+//! when the ELBO has levelled off: when the mean ELBO over the last 50 steps differs from
+//! the mean over the 50 steps before by less than `options.tolerance` times its size; it
 //! stops unconverged at `options.max_iter`. The estimates are then not the last iterate but an
-//! exponential moving average of the iterates over about [`WINDOW`] steps, which cuts that jitter
+//! exponential moving average of the iterates over about 50 steps, which cuts that jitter
 //! about threefold (Polyak-Ruppert averaging of the tail).
 
 use std::ops::Range;
@@ -39,7 +39,7 @@ use crate::observed::host;
 use crate::{Estimates, FitError, FitOptions, Model, Observer, Priors, TraceStep};
 
 /// Steps over which the ELBO is averaged for the convergence test.
-pub(crate) const WINDOW: usize = 50;
+const WINDOW: usize = 50;
 
 /// Starting posterior sd of log-discriminations and guessing logits (abilities and difficulties
 /// start from the information their response counts give).
@@ -70,6 +70,8 @@ pub(crate) fn fit<B: AutodiffBackend>(
         let before = q.means();
         q = q.with_tensors(adam.ascend(q.tensors(), gradient, options.lr));
         average.add(&q.tensors());
+        // The largest move of any posterior mean in this step: it shrinks but never settles
+        // (see the module docs), so it is reported, not tested.
         let max_change = before
             .into_iter()
             .zip(q.means())
@@ -558,9 +560,9 @@ mod tests {
 
     #[test]
     fn recovers_difficulties() {
-        for (model, log_a_sd) in [(Model::OnePl, 0.0), (Model::TwoPl, 0.3)] {
+        for (model, subjects, log_a_sd) in [(Model::OnePl, 300, 0.0), (Model::TwoPl, 500, 0.3)] {
             for missing in [0.0, 0.2] {
-                let data = simulate(300, 200, log_a_sd, 0.0, missing, 11);
+                let data = simulate(subjects, 200, log_a_sd, 0.0, missing, 11);
                 let fit = run(&data.matrix, &options(model)).unwrap();
                 assert!(fit.converged, "{model:?}: {} steps", fit.trace.len());
                 let r = correlation(&fit.difficulty, &data.difficulty);
@@ -604,6 +606,16 @@ mod tests {
         assert_ne!(first.difficulty, other.difficulty);
         // Another seed moves the estimates by Monte Carlo noise, not by much.
         assert!(correlation(&first.difficulty, &other.difficulty) > 0.99);
+    }
+
+    #[test]
+    fn draws_several_samples_per_step() {
+        let data = simulate(80, 50, 0.3, 0.0, 0.1, 16);
+        let mut opts = options(Model::TwoPl);
+        opts.samples = 4;
+        let fit = run(&data.matrix, &opts).unwrap();
+        assert!(fit.trace.iter().all(|s| s.objective.is_finite()));
+        assert!(correlation(&fit.difficulty, &data.difficulty) > 0.9);
     }
 
     #[test]

@@ -144,6 +144,60 @@ fn a_missing_file_is_an_error_for_every_format() {
 }
 
 #[test]
+fn a_directory_is_an_unreadable_file() {
+    let fixture = Fixture::new();
+    for format in [
+        Format::WideCsv,
+        Format::LongCsv,
+        Format::LongJsonl,
+        Format::PyIrtJsonl,
+    ] {
+        assert_error(
+            load(fixture.root(), &options(format)),
+            fixture.root(),
+            None,
+            "cannot read it: ",
+        );
+    }
+}
+
+#[test]
+fn text_that_is_not_utf8_is_an_error_in_csv_ids() {
+    let fixture = Fixture::new();
+    let cases: [(Format, &[u8], usize, &str); 4] = [
+        (
+            Format::WideCsv,
+            b"model,a,\xff\nm,1,0\n",
+            1,
+            "expected UTF-8 text in header column 3",
+        ),
+        (
+            Format::WideCsv,
+            b"model,a\nm\xff,1\n",
+            2,
+            "expected a UTF-8 subject id in the first column, found `m\u{fffd}`",
+        ),
+        (
+            Format::WideCsv,
+            b"\"model\",a\n\n\xff,1\n",
+            3,
+            "expected a UTF-8 subject id in the first column",
+        ),
+        (
+            Format::LongCsv,
+            b"model,item,correct\nm,\xfe,1\n",
+            2,
+            "expected a UTF-8 id in column `item`",
+        ),
+    ];
+    for (format, bytes, line, fragment) in cases {
+        let path = fixture.root().join("bytes.csv");
+        fs::write(&path, bytes).unwrap();
+        assert_error(load(&path, &options(format)), &path, Some(line), fragment);
+    }
+}
+
+#[test]
 fn a_non_finite_threshold_is_an_error() {
     let options = LoadOptions {
         threshold: f64::NAN,
@@ -656,6 +710,22 @@ fn pyirt_jsonl_rejects_malformed_lines() {
 }
 
 #[test]
+fn pyirt_jsonl_rejects_bad_ids() {
+    assert_text_error(
+        Format::PyIrtJsonl,
+        "{\"subject_id\": null, \"responses\": {\"a\": 1}}\n",
+        Some(1),
+        "expected a non-empty string or a number in `subject_id`, found `null`",
+    );
+    assert_text_error(
+        Format::PyIrtJsonl,
+        "{\"subject_id\": \"m\", \"responses\": {\"\": 1}}\n",
+        Some(1),
+        "expected non-empty item ids in `responses`, found an empty one",
+    );
+}
+
+#[test]
 fn pyirt_jsonl_rejects_an_item_twice_for_one_subject() {
     assert_text_error(
         Format::PyIrtJsonl,
@@ -958,6 +1028,13 @@ const VALID: [(Format, &str); 5] = [
     ),
 ];
 
+/// Replaces the file at `path` by a new one (overwriting it in place would make ext4 flush it to
+/// disk on every close, which is slow).
+fn rewrite(path: &Path, bytes: &[u8]) {
+    let _ = fs::remove_file(path);
+    fs::write(path, bytes).unwrap();
+}
+
 #[test]
 fn no_prefix_of_a_valid_file_makes_a_loader_panic() {
     let fixture = Fixture::new();
@@ -965,7 +1042,7 @@ fn no_prefix_of_a_valid_file_makes_a_loader_panic() {
     for (format, text) in VALID {
         assert!(load(&fixture.file("valid", text), &options(format)).is_ok());
         for end in 0..=text.len() {
-            fs::write(&path, &text.as_bytes()[..end]).unwrap();
+            rewrite(&path, &text.as_bytes()[..end]);
             // Ok or Err, as long as it returns.
             let _ = load(&path, &options(format));
         }
@@ -991,7 +1068,7 @@ fn no_mutation_of_a_valid_file_makes_a_loader_panic() {
                 let at = random(bytes.len());
                 bytes[at] = ALPHABET[random(ALPHABET.len())];
             }
-            fs::write(&path, &bytes).unwrap();
+            rewrite(&path, &bytes);
             let _ = load(&path, &options(format));
         }
     }

@@ -22,18 +22,28 @@ struct Recovery {
 
 fn recover(design: Design, options: FitOptions) -> (Fit, Recovery) {
     let (matrix, truth) = simulate(&design);
-    let start = std::time::Instant::now();
-    let fit = fit::<Backend>(&matrix, &options, &FlexDevice, &mut |_| ControlFlow::Continue(())).unwrap();
-    eprintln!("fit in {:?}", start.elapsed());
-    for t in fit.trace.iter().take(30).chain(fit.trace.iter().rev().take(5)) { eprintln!("{} {:.6} {:.3e}", t.iteration, t.objective, t.max_change); }
+    let fit = fit::<Backend>(&matrix, &options, &FlexDevice, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     let estimated: Vec<f64> = fit.items.iter().map(|i| i.difficulty).collect();
     let n = estimated.len() as f64;
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (me, mt) = (mean(&estimated), mean(&truth.difficulties));
-    let cov: f64 = estimated.iter().zip(&truth.difficulties).map(|(e, t)| (e - me) * (t - mt)).sum();
+    let cov: f64 = estimated
+        .iter()
+        .zip(&truth.difficulties)
+        .map(|(e, t)| (e - me) * (t - mt))
+        .sum();
     let ve: f64 = estimated.iter().map(|e| (e - me).powi(2)).sum();
     let vt: f64 = truth.difficulties.iter().map(|t| (t - mt).powi(2)).sum();
-    let rmse = (estimated.iter().zip(&truth.difficulties).map(|(e, t)| (e - t).powi(2)).sum::<f64>() / n).sqrt();
+    let rmse = (estimated
+        .iter()
+        .zip(&truth.difficulties)
+        .map(|(e, t)| (e - t).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
     let covered = fit
         .items
         .iter()
@@ -50,7 +60,13 @@ fn recover(design: Design, options: FitOptions) -> (Fit, Recovery) {
 }
 
 fn design(model: Model, missing: f64) -> Design {
-    Design { subjects: 500, items: 1000, model, missing, seed: 11 }
+    Design {
+        subjects: 500,
+        items: 1000,
+        model,
+        missing,
+        seed: 11,
+    }
 }
 
 #[test]
@@ -58,7 +74,10 @@ fn rasch_mml_recovers_difficulties() {
     for missing in [0.0, 0.3] {
         let options = FitOptions::default();
         let (fit, r) = recover(design(Model::OnePl, missing), options);
-        eprintln!("1pl mml missing {missing}: {r:?} iterations {} sd {:?}", fit.iterations, fit.population);
+        eprintln!(
+            "1pl mml missing {missing}: {r:?} iterations {} sd {:?}",
+            fit.iterations, fit.population
+        );
         assert!(fit.converged);
         assert!(r.correlation > 0.98, "{r:?}");
         assert!(r.bias.abs() < 0.05, "{r:?}");
@@ -69,9 +88,15 @@ fn rasch_mml_recovers_difficulties() {
 #[test]
 fn two_pl_mml_recovers_difficulties() {
     for missing in [0.0, 0.3] {
-        let options = FitOptions { model: Model::TwoPl, ..FitOptions::default() };
+        let options = FitOptions {
+            model: Model::TwoPl,
+            ..FitOptions::default()
+        };
         let (fit, r) = recover(design(Model::TwoPl, missing), options);
-        eprintln!("2pl mml missing {missing}: {r:?} iterations {}", fit.iterations);
+        eprintln!(
+            "2pl mml missing {missing}: {r:?} iterations {}",
+            fit.iterations
+        );
         assert!(fit.converged);
         assert!(r.correlation > 0.97, "{r:?}");
         assert!((0.92..=0.98).contains(&r.coverage), "{r:?}");
@@ -84,9 +109,22 @@ fn large_rasch() {
     for missing in [0.0, 0.2] {
         let start = std::time::Instant::now();
         let (fit, r) = recover(
-            Design { subjects: 5000, items: 12000, model: Model::OnePl, missing, seed: 3 },
-            FitOptions { method: Method::Mml, ..FitOptions::default() },
+            Design {
+                subjects: 5000,
+                items: 12000,
+                model: Model::OnePl,
+                missing,
+                seed: 3,
+            },
+            FitOptions {
+                method: Method::Mml,
+                ..FitOptions::default()
+            },
         );
-        eprintln!("large 1pl missing {missing}: {r:?} iterations {} in {:?}", fit.iterations, start.elapsed());
+        eprintln!(
+            "large 1pl missing {missing}: {r:?} iterations {} in {:?}",
+            fit.iterations,
+            start.elapsed()
+        );
     }
 }

@@ -5,6 +5,7 @@
 //!   external steps, evaluation, reports and the toy world);
 //! - [`reference`](mod@reference): the catalog rendered as plain-text help (`rung help`) and as markdown
 //!   (`docs/stdlib.md`);
+//! - [`ops`]: the implemented operations, registered by [`registry()`];
 //! - [`backend`]: the burn backends compiled into this build.
 
 use std::sync::OnceLock;
@@ -13,6 +14,7 @@ use rung_engine::{Catalog, Registry};
 
 pub mod backend;
 mod catalog;
+pub mod ops;
 pub mod reference;
 
 /// The standard library's catalog: the single source of truth for the checker, `rung help` and
@@ -29,7 +31,13 @@ pub fn catalog() -> &'static Catalog {
 /// The registry `rung` runs specs with: the catalog's signatures and the operations implemented
 /// so far (an operation without an implementation checks and plans, but does not run).
 pub fn registry() -> Registry {
-    Registry::new(catalog().clone())
+    let mut registry = Registry::new(catalog().clone());
+    if let Err(error) = ops::implement_all(&mut registry) {
+        // An implementation that disagrees with its signature is a bug in this crate, caught by
+        // its tests.
+        panic!("the standard library's operations disagree with its catalog: {error}");
+    }
+    registry
 }
 
 #[cfg(test)]

@@ -86,22 +86,19 @@ impl MatrixBuilder {
 
     /// The matrix of every response added, failing on a (subject, item) pair given twice.
     pub(super) fn finish(self) -> Result<ResponseMatrix, LoadError> {
-        let n_items = self.items.names.len();
-        let size = self
-            .subjects
-            .names
-            .len()
+        let (n_subjects, n_items) = (self.subjects.names.len(), self.items.names.len());
+        // Sparse long files can name far more pairs than fit in memory as a dense matrix.
+        let mut cells = Vec::new();
+        let size = n_subjects
             .checked_mul(n_items)
+            .filter(|&size| cells.try_reserve_exact(size).is_ok())
             .ok_or_else(|| {
                 LoadError::whole(
                     self.file_of(0),
-                    format!(
-                        "{} subjects x {n_items} items are too many cells",
-                        self.subjects.names.len()
-                    ),
+                    format!("{n_subjects} subjects x {n_items} items are too many cells to hold"),
                 )
             })?;
-        let mut cells = vec![UNSET; size];
+        cells.resize(size, UNSET);
         for (k, response) in self.responses.iter().enumerate() {
             let cell = &mut cells[response.subject * n_items + response.item];
             if *cell != UNSET {

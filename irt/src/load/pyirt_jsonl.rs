@@ -2,7 +2,6 @@
 //! items kept in the order the file gives them.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
@@ -25,39 +24,43 @@ const RESPONSES: &str = "responses";
 pub(super) fn load(path: &Path, options: &LoadOptions) -> Result<ResponseMatrix, LoadError> {
     let mut builder = MatrixBuilder::new();
     builder.start_file(path);
-    let mut first_lines: HashMap<String, usize> = HashMap::new();
+    let mut first_lines = HashMap::new();
     let expected = "one JSON object per line: {\"subject_id\": ..., \"responses\": {...}}";
     jsonl::for_each_line(path, expected, |line, text| {
-        let at = |message| LoadError::at(path, line, message);
-        let parsed: PyIrtLine = jsonl::parse_line(text, PhantomData).map_err(at)?;
-        let subject = subject_id(&parsed).map_err(at)?;
-        match first_lines.entry(subject.clone()) {
-            Entry::Occupied(first) => {
-                return Err(at(format!(
-                    "subject `{subject}` appears twice: first on line {}",
-                    first.get()
-                )));
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(line);
-            }
-        }
-        let subject = builder.subject(&subject);
-        let responses = parsed.responses.as_ref().ok_or_else(|| {
-            at(jsonl::missing_field(
-                RESPONSES,
-                "the responses",
-                &parsed.present,
-            ))
-        })?;
-        for (item, value) in responses {
-            let cell = cell(item, value).map_err(at)?;
-            let item = builder.item(options.item_id(item));
-            builder.add(subject, item, cell, line);
-        }
-        Ok(())
+        read_line(line, text, options, &mut first_lines, &mut builder)
+            .map_err(|message| LoadError::at(path, line, message))
     })?;
     builder.finish()
+}
+
+/// Adds the subject and the responses on one line; `first_lines` holds the line of each
+/// subject read so far. The error is a message saying what was expected.
+fn read_line(
+    line: usize,
+    text: &str,
+    options: &LoadOptions,
+    first_lines: &mut HashMap<String, usize>,
+    builder: &mut MatrixBuilder,
+) -> Result<(), String> {
+    let parsed: PyIrtLine = jsonl::parse_line(text, PhantomData)?;
+    let subject = subject_id(&parsed)?;
+    if let Some(first) = first_lines.get(&subject) {
+        return Err(format!(
+            "subject `{subject}` appears twice: first on line {first}"
+        ));
+    }
+    let responses = parsed
+        .responses
+        .as_ref()
+        .ok_or_else(|| jsonl::missing_field(RESPONSES, "the responses", &parsed.present))?;
+    let row = builder.subject(&subject);
+    first_lines.insert(subject, line);
+    for (item, value) in responses {
+        let cell = cell(item, value)?;
+        let item = builder.item(options.item_id(item));
+        builder.add(row, item, cell, line);
+    }
+    Ok(())
 }
 
 /// The subject id of a line, or a message saying what was expected.

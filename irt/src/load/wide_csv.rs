@@ -35,23 +35,20 @@ fn load_quoted(path: &Path, options: &LoadOptions) -> Result<ResponseMatrix, Loa
     let mut record = ByteRecord::new();
     while let Some(line) = file.next(&mut record, header.len())? {
         matrix.add_subject(line, record.get(0).unwrap_or_default())?;
-        let row = matrix.push_row();
-        let fault = row
-            .iter_mut()
-            .zip(record.iter().skip(1))
-            .position(|(cell, field)| match cell_value(field) {
-                Some(value) => {
-                    *cell = value;
-                    false
-                }
-                None => true,
-            });
-        if let Some(j) = fault {
+        if let Err(j) = fill(matrix.push_row(), record.iter().skip(1)) {
             let field = record.get(j + 1).unwrap_or_default();
             return Err(matrix.bad_cell(line, j, field));
         }
     }
     matrix.finish()
+}
+
+/// Fills `row` from `fields`; the error is the index of the first field that is not a cell.
+fn fill<'r>(row: &mut [u8], fields: impl Iterator<Item = &'r [u8]>) -> Result<(), usize> {
+    for (j, (cell, field)) in row.iter_mut().zip(fields).enumerate() {
+        *cell = cell_value(field).ok_or(j)?;
+    }
+    Ok(())
 }
 
 /// The value of a cell: `1` or `1.0` correct, `0` or `0.0` wrong, empty missing.

@@ -1,0 +1,213 @@
+//! `rung irt fit` and `rung irt simulate`: IRT outside a spec, on the same code path as the `irt`
+//! node.
+
+use std::fs;
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rung_irt::files::{write_abilities_csv, write_items_csv};
+use rung_irt::load::{Format, LoadOptions, load};
+use rung_irt::simulate::{Design, simulate};
+use rung_irt::{FitOptions, Method, Model};
+use rung_stdlib::ops::{Device, fit_matrix};
+
+use crate::commands::Outcome;
+
+/// What `rung irt fit` is asked to do.
+pub(crate) struct FitCommand {
+    pub(crate) responses: PathBuf,
+    pub(crate) format: String,
+    pub(crate) model: String,
+    pub(crate) method: String,
+    pub(crate) quadrature: usize,
+    pub(crate) max_iter: usize,
+    pub(crate) tolerance: f64,
+    pub(crate) seed: u64,
+    pub(crate) threads: Option<usize>,
+    pub(crate) device: String,
+    pub(crate) out: PathBuf,
+    pub(crate) abilities: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
+}
+
+fn fail(message: impl std::fmt::Display) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome::Diagnostics
+}
+
+fn usage(message: impl std::fmt::Display) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome::Usage
+}
+
+/// Sizes rayon's pool, which burn's CPU backend and the IRT library share.
+fn set_threads(threads: Option<usize>) -> Result<(), String> {
+    match threads {
+        Some(0) => Err("--threads must be at least 1".into()),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
+}
+
+/// `rung irt fit`: loads a response file, fits, writes the items table (and abilities, and a JSON
+/// summary with timings).
+pub(crate) fn fit(command: &FitCommand) -> Outcome {
+    let started = Instant::now();
+    let (Some(model), Some(method), Some(format)) = (
+        Model::parse(&command.model),
+        Method::parse(&command.method),
+        Format::parse(&command.format),
+    ) else {
+        return usage(format!(
+            "expected --model 1pl|2pl|3pl, --method mml|jmap|vi and a known --format, found {} / {} / {}",
+            command.model, command.method, command.format
+        ));
+    };
+    let device = match command.device.as_str() {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::Cuda(0),
+        other => match other.strip_prefix("cuda:").and_then(|i| i.parse().ok()) {
+            Some(index) => Device::Cuda(index),
+            None => {
+                return usage(format!(
+                    "expected --device cpu, cuda or cuda:N, found `{other}`"
+                ));
+            }
+        },
+    };
+    if let Err(error) = set_threads(command.threads) {
+        return usage(error);
+    }
+    let options = FitOptions {
+        model,
+        method,
+        quadrature: command.quadrature,
+        max_iter: command.max_iter,
+        tolerance: command.tolerance,
+        seed: command.seed,
+        ..FitOptions::default()
+    };
+    let load_options = LoadOptions {
+        format,
+        ..LoadOptions::default()
+    };
+    let matrix = match load(&command.responses, &load_options) {
+        Ok(matrix) => matrix,
+        Err(error) => return fail(error),
+    };
+    let read_s = started.elapsed().as_secs_f64();
+    let fitting = Instant::now();
+    let fit = match fit_matrix(
+        &matrix,
+        &options,
+        device,
+        &mut |_| ControlFlow::Continue(()),
+    ) {
+        Ok(fit) => fit,
+        Err(error) => return fail(error),
+    };
+    let fit_s = fitting.elapsed().as_secs_f64();
+    let written = write_to(&command.out, |file| write_items_csv(&fit, file)).and_then(|()| {
+        match &command.abilities {
+            Some(path) => write_to(path, |file| write_abilities_csv(&fit, file)),
+            None => Ok(()),
+        }
+    });
+    if let Err(error) = written {
+        return fail(error);
+    }
+    let flagged = fit.items.iter().filter(|i| i.flag.is_some()).count();
+    eprintln!(
+        "{} {} fit of {} subjects x {} items: {} iterations ({}), {} = {:.4}; read {read_s:.3} s, fit {fit_s:.3} s",
+        model.name(),
+        method.name(),
+        matrix.n_subjects(),
+        matrix.n_items(),
+        fit.iterations,
+        if fit.converged {
+            "converged"
+        } else {
+            "not converged"
+        },
+        fit.objective,
+        fit.log_likelihood,
+    );
+    eprintln!("identification: {}", fit.identification);
+    if flagged > 0 {
+        eprintln!(
+            "{flagged} items answered all correctly or all wrongly are flagged: their difficulties rest on the prior"
+        );
+    }
+    if let Some(path) = &command.report {
+        let summary = serde_json::json!({
+            "model": model.name(),
+            "method": method.name(),
+            "subjects": matrix.n_subjects(),
+            "items": matrix.n_items(),
+            "missing_fraction": matrix.missing_fraction(),
+            "iterations": fit.iterations,
+            "converged": fit.converged,
+            "objective": fit.objective,
+            "log_likelihood": fit.log_likelihood,
+            "population": fit.population,
+            "identification": fit.identification,
+            "backend": fit.backend,
+            "flagged_items": flagged,
+            "trace": fit.trace,
+            "timings": { "read_s": read_s, "fit_s": fit_s, "total_s": started.elapsed().as_secs_f64() },
+        });
+        if let Err(error) = write_to(path, |mut file| {
+            serde_json::to_writer_pretty(&mut file, &summary).map_err(std::io::Error::from)?;
+            writeln!(file)
+        }) {
+            return fail(error);
+        }
+    }
+    Outcome::Ok
+}
+
+/// `rung irt simulate`: a wide CSV of responses drawn from known parameters, and the truth.
+pub(crate) fn simulate_command(design: Design, out: &Path, truth: Option<&Path>) -> Outcome {
+    if !(0.0..1.0).contains(&design.missing) {
+        return usage(format!(
+            "--missing must be in [0, 1), found {}",
+            design.missing
+        ));
+    }
+    let (matrix, parameters) = simulate(&design);
+    let written =
+        write_to(out, |file| rung_irt::load::write_wide_csv(&matrix, file)).and_then(|()| {
+            let Some(path) = truth else { return Ok(()) };
+            write_to(path, |file| {
+                let mut file = std::io::BufWriter::new(file);
+                writeln!(file, "item,difficulty,discrimination")?;
+                for (j, id) in matrix.items().iter().enumerate() {
+                    writeln!(
+                        file,
+                        "{id},{},{}",
+                        parameters.difficulties[j], parameters.discriminations[j]
+                    )?;
+                }
+                file.flush()
+            })
+        });
+    match written {
+        Ok(()) => Outcome::Ok,
+        Err(error) => fail(error),
+    }
+}
+
+/// Creates `path` and writes it with `write`, naming the path in any error.
+fn write_to(
+    path: &Path,
+    write: impl FnOnce(fs::File) -> std::io::Result<()>,
+) -> Result<(), String> {
+    fs::File::create(path)
+        .and_then(write)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,114 @@
+//! `irt`: an IRT model fitted to a response matrix, on the CPU backend or, in CUDA builds, a GPU.
+
+use std::ops::ControlFlow;
+
+use burn::backend::Autodiff;
+use rung_engine::{Context, OpError, Operation};
+use rung_irt::files::{open_matrix, save_fit};
+use rung_irt::{Fit, FitError, FitOptions, Observer, ResponseMatrix};
+
+use crate::backend::{Cpu, CpuDevice};
+
+/// Where a fit runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// burn's CPU backend.
+    Cpu,
+    /// A CUDA GPU, by index (CUDA builds only).
+    Cuda(usize),
+}
+
+/// Fits `matrix` on `device`: the one code path of the `irt` node and of `rung irt fit`.
+pub fn fit_matrix(
+    matrix: &ResponseMatrix,
+    options: &FitOptions,
+    device: Device,
+    observer: &mut Observer<'_>,
+) -> Result<Fit, FitError> {
+    match device {
+        Device::Cpu => {
+            rung_irt::fit::<Autodiff<Cpu>>(matrix, options, &CpuDevice::default(), observer)
+        }
+        #[cfg(feature = "cuda")]
+        Device::Cuda(index) => rung_irt::fit::<Autodiff<crate::backend::Cuda>>(
+            matrix,
+            options,
+            &crate::backend::CudaDevice::new(index),
+            observer,
+        ),
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda(_) => Err(FitError::Unsupported(
+            "this build of rung has no CUDA backend: build it with `--features cuda`".into(),
+        )),
+    }
+}
+
+/// Fits an IRT model; see the catalog for its parameters.
+pub(super) struct IrtOp;
+
+impl Operation for IrtOp {
+    fn name(&self) -> &'static str {
+        "irt"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
+        let options = super::fit_options(ctx)?;
+        let matrix = open_matrix(ctx.paths("responses")?[0])?;
+        let max_iter = options.max_iter as u64;
+        let mut cancelled = false;
+        let fit = {
+            let ctx_ref = &*ctx;
+            let mut observer = |step: &rung_irt::TraceStep| {
+                ctx_ref.progress(step.iteration as u64, max_iter, "iterations");
+                if ctx_ref.cancelled() {
+                    cancelled = true;
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            };
+            fit_matrix(&matrix, &options, Device::Cpu, &mut observer)
+        };
+        let fit = match fit {
+            Ok(fit) => fit,
+            Err(FitError::Cancelled) if cancelled => return Err(OpError::Cancelled),
+            Err(error) => return Err(OpError::failed(error.to_string())),
+        };
+        ctx.record("backend", fit.backend.clone());
+        ctx.log(format_args!(
+            "{} {} on {} subjects x {} items: {} iterations, {}, {} = {:.4}",
+            options.model.name(),
+            options.method.name(),
+            matrix.n_subjects(),
+            matrix.n_items(),
+            fit.iterations,
+            if fit.converged {
+                "converged"
+            } else {
+                "NOT converged"
+            },
+            fit.objective,
+            fit.trace.last().map_or(f64::NAN, |t| t.objective),
+        ));
+        ctx.log(format_args!("identification: {}", fit.identification));
+        let flagged = fit.items.iter().filter(|i| i.flag.is_some()).count();
+        if flagged > 0 {
+            ctx.log(format_args!(
+                "{flagged} items were answered all correctly or all wrongly: their difficulties rest on the prior and are flagged"
+            ));
+        }
+        if !fit.dropped.is_empty() {
+            ctx.log(format_args!(
+                "{} items dropped for having fewer than {} responses",
+                fit.dropped.len(),
+                options.min_responses
+            ));
+        }
+        save_fit(&fit, ctx.out_dir())?;
+        Ok(())
+    }
+}

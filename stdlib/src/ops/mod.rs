@@ -1,0 +1,26 @@
+//! The implemented operations, registered with the engine by [`implement_all`].
+//!
+//! Each module turns a node's parameters into a call of the library that does the work
+//! (`rung-irt` for responses, IRT and bins) and writes the result in the library's on-disk form.
+
+use std::sync::Arc;
+
+use rung_engine::{Registry, RegistryError};
+
+mod bins;
+mod irt;
+mod params;
+mod responses;
+
+pub use irt::{Device, fit_matrix};
+pub(crate) use params::fit_options;
+
+/// Registers every implemented operation.
+pub(crate) fn implement_all(registry: &mut Registry) -> Result<(), RegistryError> {
+    registry.implement(Arc::new(responses::ResponseMatrixOp))?;
+    registry.implement(Arc::new(irt::IrtOp))?;
+    for op in bins::ops() {
+        registry.implement(op)?;
+    }
+    Ok(())
+}
