@@ -235,7 +235,7 @@ fn equal_width(
     }
     let lo = min.unwrap_or_else(|| items.iter().map(|i| i.1).fold(f64::INFINITY, f64::min));
     let hi = max.unwrap_or_else(|| items.iter().map(|i| i.1).fold(f64::NEG_INFINITY, f64::max));
-    if !(lo < hi) {
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         return Err(BinError(format!(
             "the difficulty range must have min < max, got [{lo}, {hi}]"
         )));
@@ -252,7 +252,10 @@ fn equal_width(
 }
 
 fn at_edges(items: &[(String, f64)], edges: &[f64]) -> Result<Binned, BinError> {
-    if let Some(pair) = edges.windows(2).find(|w| !(w[0] < w[1])) {
+    if let Some(pair) = edges
+        .windows(2)
+        .find(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
+    {
         return Err(BinError(format!(
             "edges must be strictly increasing, found {} then {}",
             pair[0], pair[1]

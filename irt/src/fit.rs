@@ -230,7 +230,7 @@ pub struct TraceStep {
     pub iteration: usize,
     /// The objective after the iteration (see [`Fit::objective`]).
     pub objective: f64,
-    /// Largest change of any item parameter in the iteration.
+    /// Largest change of any parameter in the iteration (for VI: of any posterior mean).
     pub max_change: f64,
 }
 
@@ -314,13 +314,13 @@ impl FitOptions {
         if self.max_iter == 0 {
             return bad("max_iter must be at least 1".into());
         }
-        if !(self.tolerance > 0.0) {
+        if self.tolerance.is_nan() || self.tolerance <= 0.0 {
             return bad(format!(
                 "tolerance must be positive, got {}",
                 self.tolerance
             ));
         }
-        if !(self.lr > 0.0) {
+        if self.lr.is_nan() || self.lr <= 0.0 {
             return bad(format!("lr must be positive, got {}", self.lr));
         }
         if self.samples == 0 {
@@ -333,7 +333,7 @@ impl FitOptions {
             ("guessing_alpha", p.guessing_alpha),
             ("guessing_beta", p.guessing_beta),
         ] {
-            if !(sd > 0.0) || !sd.is_finite() {
+            if !sd.is_finite() || sd <= 0.0 {
                 return bad(format!("priors.{name} must be positive, got {sd}"));
             }
         }

@@ -57,23 +57,29 @@ pub(crate) fn fit<B: Backend>(
     let mut em = Em::<B>::new(&core, options, device);
     let mut trace = Vec::new();
     let mut converged = false;
-    let mut previous = f64::NEG_INFINITY;
-    let mut decreases = 0;
+    let mut previous: Option<(Snapshot, f64)> = None;
+    let mut last = em.e_step();
     for iteration in 1..=options.max_iter {
-        let e_step = em.e_step();
-        // EM never lowers the likelihood; the parameter-expanded step can, when the subjects'
-        // posteriors are much narrower than the grid's spacing (few subjects, thousands of items
-        // each) and a rescaled grid moves them between points. Once that has happened twice,
-        // plain EM runs on the grid as it stands, which climbs monotonically.
-        if e_step.log_likelihood < previous - 1e-9 * previous.abs() {
-            decreases += 1;
-            em.expanded = decreases < 2;
+        if iteration > 1 {
+            last = em.e_step();
         }
-        previous = e_step.log_likelihood;
-        let max_change = em.m_step(&e_step);
+        // The parameter-expanded population step is not an exact M-step of the quadrature
+        // likelihood, since it moves the grid: when the subjects' posteriors are far narrower
+        // than the grid's spacing (a few LLMs, thousands of items each), it can swing between
+        // two points forever. A clear fall of the likelihood halves the step, which turns the
+        // swing into convergence; near the optimum it wobbles by far less than the threshold.
+        if let Some((_, before)) = &previous {
+            if last.log_likelihood < before - 1e-5 * before.abs() {
+                em.damping = (em.damping / 2.0).max(1.0 / 64.0);
+            }
+        }
+        // The size of an undamped step, so that damping does not pass for convergence.
+        let max_change = previous.as_ref().map_or(f64::INFINITY, |(snapshot, _)| {
+            em.distance(snapshot) / em.damping
+        });
         let step = TraceStep {
             iteration,
-            objective: e_step.log_likelihood,
+            objective: last.log_likelihood,
             max_change,
         };
         trace.push(step);
@@ -82,8 +88,12 @@ pub(crate) fn fit<B: Backend>(
             converged = true;
             break;
         }
+        previous = Some((em.snapshot(), last.log_likelihood));
+        em.m_step(&last);
     }
-    let last = em.e_step();
+    if !converged {
+        last = em.e_step();
+    }
     let core_items = em.item_estimates(&last);
     let (ability, ability_se) = em.abilities(&last);
     let placed = em.place_extreme(matrix, &extreme, &last);
@@ -156,8 +166,15 @@ struct Em<'a, B: Backend> {
     /// Raw scores.
     raw: Vec<f64>,
     device: B::Device,
-    /// Whether the M-step ends with the parameter-expanded population step.
-    expanded: bool,
+    /// Share of each cycle's update that is taken: 1 until the likelihood falls.
+    damping: f64,
+}
+
+/// The parameters at one point of the iterations.
+struct Snapshot {
+    slope: Vec<f64>,
+    intercept: Vec<f64>,
+    sd: f64,
 }
 
 /// One E-step: every subject's posterior over the grid.
@@ -218,7 +235,7 @@ impl<'a, B: Backend> Em<'a, B> {
             responses,
             raw,
             device: device.clone(),
-            expanded: true,
+            damping: 1.0,
         }
     }
 
@@ -319,16 +336,15 @@ impl<'a, B: Backend> Em<'a, B> {
         }
     }
 
-    /// Refits every item to the expected counts, then the population; returns the largest net
-    /// change of any parameter over the cycle.
-    fn m_step(&mut self, e: &EStep<B>) -> f64 {
-        let before = (self.slope.clone(), self.intercept.clone(), self.sd);
+    /// Refits every item to the expected counts, then the population; moves the parameters by
+    /// `damping` of the way there.
+    fn m_step(&mut self, e: &EStep<B>) {
+        let start = self.snapshot();
         let n = self.expected_counts(e, self.mask.as_ref(), self.slope.len());
         match self.model {
             Model::OnePl => {
-                for j in 0..self.slope.len() {
-                    self.intercept[j] =
-                        rasch_intercept(&n[j], &e.theta, self.correct[j], self.intercept[j]);
+                for ((d, n), correct) in self.intercept.iter_mut().zip(&n).zip(&self.correct) {
+                    *d = rasch_intercept(n, &e.theta, *correct, *d);
                 }
             }
             _ => {
@@ -355,18 +371,37 @@ impl<'a, B: Backend> Em<'a, B> {
                 }
             }
         }
-        if self.expanded {
-            self.rescale(e);
+        self.rescale(e);
+        let towards = |from: f64, to: f64| from + self.damping * (to - from);
+        for (a, from) in self.slope.iter_mut().zip(&start.slope) {
+            *a = towards(*from, *a);
         }
+        for (d, from) in self.intercept.iter_mut().zip(&start.intercept) {
+            *d = towards(*from, *d);
+        }
+        self.sd = towards(start.sd, self.sd);
+    }
+
+    /// The parameters as they stand.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            slope: self.slope.clone(),
+            intercept: self.intercept.clone(),
+            sd: self.sd,
+        }
+    }
+
+    /// The largest change of any parameter since `snapshot`.
+    fn distance(&self, snapshot: &Snapshot) -> f64 {
         let largest = |old: &[f64], new: &[f64]| {
             old.iter()
                 .zip(new)
                 .map(|(o, n)| (o - n).abs())
                 .fold(0.0, f64::max)
         };
-        largest(&before.0, &self.slope)
-            .max(largest(&before.1, &self.intercept))
-            .max((before.2 - self.sd).abs())
+        largest(&snapshot.slope, &self.slope)
+            .max(largest(&snapshot.intercept, &self.intercept))
+            .max((snapshot.sd - self.sd).abs())
     }
 
     /// The population step, in parameter-expanded form: the mean and spread of the abilities
@@ -409,9 +444,8 @@ impl<'a, B: Backend> Em<'a, B> {
             _ => self.options.priors.log_discrimination_sd.powi(-2),
         };
         let mut params = ItemParams::with_capacity(self.slope.len());
-        for j in 0..self.slope.len() {
-            let (a, d) = (self.slope[j], self.intercept[j]);
-            let info = information(&n[j], &e.theta, a, d);
+        for ((&a, &d), n) in self.slope.iter().zip(&self.intercept).zip(&n) {
+            let info = information(n, &e.theta, a, d);
             let (b_se, a_se) = match self.model {
                 Model::OnePl => ((1.0 / info.dd).sqrt(), 0.0),
                 _ => info.standard_errors(a, d, prior_precision),

@@ -7,7 +7,7 @@
 
 use std::f64::consts::PI;
 
-/// A quadrature rule for expectations under N(0, 1): E[f(Z)] ~= sum_q weights[q] * f(nodes[q]).
+/// A quadrature rule for expectations under N(0, 1): E[f(Z)] ~= sum over q of `weights[q] * f(nodes[q])`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
     /// Points on the standard normal scale, increasing.

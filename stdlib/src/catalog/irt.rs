@@ -34,8 +34,8 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         "IrtScale",
         "How the latent scale is pinned down.",
         &[
-            ("ability", "Abilities have mean 0 and standard deviation 1."),
-            ("difficulty", "Item difficulties have mean 0."),
+            ("ability", "Abilities have the prior's mean; 2pl and 3pl also its standard deviation, while 1pl (Rasch) keeps discrimination 1 and estimates the spread by mml."),
+            ("difficulty", "As `ability`, then everything shifted so that item difficulties have mean 0."),
         ],
     ))?;
     catalog.add_record(record(
