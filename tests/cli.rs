@@ -120,10 +120,70 @@ fn run_says_which_operations_are_not_implemented() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .contains("cannot run: no implementation yet for `bin`, `difficulty_report`"),
+            .contains("cannot run: no implementation yet for `bin`, `evaluate`"),
         "{}",
         run.stderr
     );
+}
+
+/// The difficulty analysis on the real leaderboard matrix: responses, two IRT fits, bins and the
+/// report run, a second run computes nothing, and the bins follow the study's rule.
+#[test]
+fn the_difficulty_analysis_runs_on_real_responses() {
+    let data = root().join("../shared/data");
+    if !data.join("responses/mmlu_pro_tiger.csv").exists() {
+        eprintln!("skipped: ../shared/data/responses/mmlu_pro_tiger.csv is absent");
+        return;
+    }
+    let store = scratch("difficulty", &[]).join("store");
+    let store = store.to_str().expect("utf-8 path");
+    let spec = "experiments/analyses/difficulty.rung";
+    let args = [
+        "run",
+        spec,
+        "--store",
+        store,
+        "--data-root",
+        data.to_str().expect("utf-8"),
+    ];
+    let first = rung(&root(), &args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stderr.contains("5 ran"), "{}", first.stderr);
+    let again = rung(&root(), &args);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stderr.contains("0 ran, 5 cached"), "{}", again.stderr);
+
+    let show = rung(&root(), &["show", "q", "--spec", spec, "--store", store]);
+    let output = show
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("output"))
+        .map(|dir| PathBuf::from(dir.trim()))
+        .expect("show names the output");
+    let table = std::fs::read_to_string(output.join("bins.csv")).expect("bins.csv");
+    let mut per_bin = [0usize; 10];
+    let mut test = 0;
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        per_bin[fields[1].parse::<usize>().expect("bin")] += 1;
+        test += usize::from(fields[3] == "test");
+    }
+    assert_eq!(per_bin.iter().sum::<usize>(), 12032);
+    assert!(per_bin.iter().all(|&n| n > 800), "{per_bin:?}");
+    assert!((3500..3700).contains(&test), "30% held out: {test}");
+
+    let report = rung(
+        &root(),
+        &["show", "figures", "--spec", spec, "--store", store],
+    );
+    for file in [
+        "difficulty_histogram.svg",
+        "item_curves.svg",
+        "per_bin.csv",
+        "summary.json",
+    ] {
+        assert!(report.stdout.contains(file), "{}", report.stdout);
+    }
 }
 
 #[test]

@@ -161,6 +161,24 @@ impl Default for FitOptions {
     }
 }
 
+/// Floats that may be NaN (an accuracy with no observed response): JSON has no NaN, so they are
+/// written as `null` and read back as NaN.
+mod maybe_nan {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            serializer.serialize_f64(*value)
+        } else {
+            serializer.serialize_none()
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+    }
+}
+
 /// Why an item's estimate rests on its prior rather than on its responses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -187,8 +205,10 @@ pub struct ItemEstimate {
     /// The item's id.
     pub id: String,
     /// Difficulty (location) in logits.
+    #[serde(with = "maybe_nan")]
     pub difficulty: f64,
     /// Standard error of the difficulty.
+    #[serde(with = "maybe_nan")]
     pub difficulty_se: f64,
     /// Discrimination (1 for the 1PL model).
     pub discrimination: f64,
@@ -199,10 +219,13 @@ pub struct ItemEstimate {
     /// Observed responses.
     pub n: usize,
     /// Share of observed responses that are correct.
+    #[serde(with = "maybe_nan")]
     pub p_correct: f64,
     /// Information-weighted mean square residual (1 = as the model expects).
+    #[serde(with = "maybe_nan")]
     pub infit: f64,
     /// Unweighted mean square residual (1 = as the model expects).
+    #[serde(with = "maybe_nan")]
     pub outfit: f64,
     /// Set when the responses alone cannot place the item.
     pub flag: Option<ItemFlag>,
@@ -214,12 +237,15 @@ pub struct AbilityEstimate {
     /// The subject's id.
     pub id: String,
     /// Ability in logits (the posterior mean for MML and VI, the mode for JMAP).
+    #[serde(with = "maybe_nan")]
     pub ability: f64,
     /// Posterior standard deviation or standard error of the ability.
+    #[serde(with = "maybe_nan")]
     pub se: f64,
     /// Observed responses.
     pub n: usize,
     /// Share of observed responses that are correct.
+    #[serde(with = "maybe_nan")]
     pub p_correct: f64,
 }
 
@@ -229,8 +255,10 @@ pub struct TraceStep {
     /// Iteration number, from 1.
     pub iteration: usize,
     /// The objective after the iteration (see [`Fit::objective`]).
+    #[serde(with = "maybe_nan")]
     pub objective: f64,
     /// Largest change of any parameter in the iteration (for VI: of any posterior mean).
+    #[serde(with = "maybe_nan")]
     pub max_change: f64,
 }
 

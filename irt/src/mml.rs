@@ -57,26 +57,23 @@ pub(crate) fn fit<B: Backend>(
     let mut em = Em::<B>::new(&core, options, device);
     let mut trace = Vec::new();
     let mut converged = false;
-    let mut previous: Option<(Snapshot, f64)> = None;
+    let mut previous = None;
     let mut last = em.e_step();
     for iteration in 1..=options.max_iter {
-        if iteration > 1 {
-            last = em.e_step();
-        }
         // The parameter-expanded population step is not an exact M-step of the quadrature
         // likelihood, since it moves the grid: when the subjects' posteriors are far narrower
         // than the grid's spacing (a few LLMs, thousands of items each), it can swing between
         // two points forever. A clear fall of the likelihood halves the step, which turns the
         // swing into convergence; near the optimum it wobbles by far less than the threshold.
-        if let Some((_, before)) = &previous {
-            if last.log_likelihood < before - 1e-5 * before.abs() {
-                em.damping = (em.damping / 2.0).max(1.0 / 64.0);
-            }
+        if let Some(before) = previous
+            && last.log_likelihood < before - 1e-5 * f64::abs(before)
+        {
+            em.damping = (em.damping / 2.0).max(1.0 / 64.0);
         }
+        let start = em.snapshot();
+        em.m_step(&last);
         // The size of an undamped step, so that damping does not pass for convergence.
-        let max_change = previous.as_ref().map_or(f64::INFINITY, |(snapshot, _)| {
-            em.distance(snapshot) / em.damping
-        });
+        let max_change = em.distance(&start) / em.damping;
         let step = TraceStep {
             iteration,
             objective: last.log_likelihood,
@@ -84,15 +81,12 @@ pub(crate) fn fit<B: Backend>(
         };
         trace.push(step);
         observe(observer, step)?;
+        previous = Some(last.log_likelihood);
+        last = em.e_step();
         if max_change < options.tolerance {
             converged = true;
             break;
         }
-        previous = Some((em.snapshot(), last.log_likelihood));
-        em.m_step(&last);
-    }
-    if !converged {
-        last = em.e_step();
     }
     let core_items = em.item_estimates(&last);
     let (ability, ability_se) = em.abilities(&last);

@@ -5,7 +5,8 @@
 //!   external steps, evaluation, reports and the toy world);
 //! - [`reference`](mod@reference): the catalog rendered as plain-text help (`rung help`) and as markdown
 //!   (`docs/stdlib.md`);
-//! - [`ops`]: the implemented operations, registered by [`registry()`];
+//! - [`ops`]: the implemented operations, registered by [`registry()`], with the report figures
+//!   drawn by `figures`;
 //! - [`backend`]: the burn backends compiled into this build.
 
 use std::sync::OnceLock;
@@ -14,6 +15,7 @@ use rung_engine::{Catalog, Registry};
 
 pub mod backend;
 mod catalog;
+mod figures;
 pub mod ops;
 pub mod reference;
 

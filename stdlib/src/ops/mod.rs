@@ -1,7 +1,8 @@
-//! The implemented operations, registered with the engine by [`implement_all`].
+//! The implemented operations, registered with the engine by [`registry()`](crate::registry()).
 //!
 //! Each module turns a node's parameters into a call of the library that does the work
-//! (`rung-irt` for responses, IRT and bins) and writes the result in the library's on-disk form.
+//! (`rung-irt` for responses, IRT and bins, `figures` for reports) and writes the
+//! result in the library's on-disk form.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use rung_engine::{Registry, RegistryError};
 mod bins;
 mod irt;
 mod params;
+mod report;
 mod responses;
 
 pub use irt::{Device, fit_matrix};
@@ -19,6 +21,7 @@ pub(crate) use params::fit_options;
 pub(crate) fn implement_all(registry: &mut Registry) -> Result<(), RegistryError> {
     registry.implement(Arc::new(responses::ResponseMatrixOp))?;
     registry.implement(Arc::new(irt::IrtOp))?;
+    registry.implement(Arc::new(report::DifficultyReportOp))?;
     for op in bins::ops() {
         registry.implement(op)?;
     }
