@@ -37,18 +37,22 @@ def read_wide(path):
     import numpy as np
     import pandas as pd
 
-    df = pd.read_csv(path, index_col=0, dtype=str, keep_default_na=False, na_filter=False,
+    with open(path, newline="") as f:
+        header = next(csv.reader(f))
+    # Subject ids as text, every cell as a float: empty cells become NaN (pandas' C parser).
+    dtypes = {c: np.float64 for c in header[1:]}
+    dtypes[header[0]] = str
+    df = pd.read_csv(path, index_col=0, dtype=dtypes, na_values=[""], keep_default_na=False,
                      engine="c")
     items = [str(c) for c in df.columns]
+    if items != header[1:]:
+        raise SystemExit(f"{path}: duplicate or unreadable item ids in the header")
     subjects = [str(s) for s in df.index]
-    raw = df.to_numpy()
-    x = np.full(raw.shape, np.nan)
-    x[raw == "1"] = 1.0
-    x[raw == "0"] = 0.0
-    bad = ~((raw == "1") | (raw == "0") | (raw == ""))
+    x = df.to_numpy(dtype=np.float64)
+    bad = ~(np.isnan(x) | (x == 0.0) | (x == 1.0))
     if bad.any():
         i, j = map(int, np.argwhere(bad)[0])
-        raise SystemExit(f"{path}: cell ({subjects[i]}, {items[j]}) is {raw[i, j]!r}, "
+        raise SystemExit(f"{path}: cell ({subjects[i]}, {items[j]}) is {x[i, j]!r}, "
                          "not 1, 0 or empty")
     return subjects, items, x
 
