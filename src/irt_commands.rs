@@ -9,27 +9,80 @@ use std::time::Instant;
 
 use rung_irt::files::{write_abilities_csv, write_items_csv};
 use rung_irt::load::{Format, LoadOptions, load};
-use rung_irt::simulate::{Design, simulate};
+use rung_irt::simulate::Design;
 use rung_irt::{FitOptions, Method, Model};
 use rung_stdlib::ops::{Device, fit_matrix};
 
 use crate::commands::Outcome;
 
 /// What `rung irt fit` is asked to do.
-pub(crate) struct FitCommand {
+#[derive(Debug, clap::Args)]
+pub(crate) struct FitArgs {
+    /// The response file (a folder for `lm_eval_logs`).
     pub(crate) responses: PathBuf,
+    /// The file's format: wide_csv, long_csv, long_jsonl, pyirt_jsonl or lm_eval_logs.
+    #[arg(long, default_value = "wide_csv")]
     pub(crate) format: String,
+    /// The model: 1pl, 2pl or 3pl.
+    #[arg(long, default_value = "1pl")]
     pub(crate) model: String,
+    /// The estimation method: mml, jmap or vi.
+    #[arg(long, default_value = "mml")]
     pub(crate) method: String,
+    /// Quadrature points (mml).
+    #[arg(long, default_value_t = 41)]
     pub(crate) quadrature: usize,
+    /// Most iterations.
+    #[arg(long, default_value_t = 500)]
     pub(crate) max_iter: usize,
+    /// Stop when no parameter moves more than this in an iteration.
+    #[arg(long, default_value_t = 1e-4)]
     pub(crate) tolerance: f64,
+    /// Seed of initialisation and sampling.
+    #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
+    /// CPU threads (default: all cores).
+    #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
+    /// Where to fit: cpu, or cuda / cuda:N in CUDA builds.
+    #[arg(long, default_value = "cpu")]
     pub(crate) device: String,
+    /// The items table to write:
+    /// item,difficulty,difficulty_se,discrimination,discrimination_se,n,p_correct,infit,outfit,flag.
+    #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
     pub(crate) out: PathBuf,
+    /// Also write each subject's ability here.
+    #[arg(long, value_name = "FILE")]
     pub(crate) abilities: Option<PathBuf>,
+    /// Also write a JSON summary (convergence trace, timings) here.
+    #[arg(long, value_name = "FILE")]
     pub(crate) report: Option<PathBuf>,
+}
+
+/// What `rung irt simulate` is asked to do.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SimulateArgs {
+    /// Subjects (rows).
+    #[arg(long)]
+    pub(crate) subjects: usize,
+    /// Items (columns).
+    #[arg(long)]
+    pub(crate) items: usize,
+    /// The model responses are drawn from: 1pl or 2pl (discriminations ~ LogNormal(0, 0.3)).
+    #[arg(long, default_value = "1pl")]
+    pub(crate) model: String,
+    /// Share of cells left missing, completely at random.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) missing: f64,
+    /// Seed of every draw.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// The wide CSV to write.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Also write the true item parameters here: item,difficulty,discrimination.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) truth: Option<PathBuf>,
 }
 
 fn fail(message: impl std::fmt::Display) -> Outcome {
@@ -56,7 +109,7 @@ fn set_threads(threads: Option<usize>) -> Result<(), String> {
 
 /// `rung irt fit`: loads a response file, fits, writes the items table (and abilities, and a JSON
 /// summary with timings).
-pub(crate) fn fit(command: &FitCommand) -> Outcome {
+pub(crate) fn fit(command: &FitArgs) -> Outcome {
     let started = Instant::now();
     let (Some(model), Some(method), Some(format)) = (
         Model::parse(&command.model),
@@ -121,28 +174,10 @@ pub(crate) fn fit(command: &FitCommand) -> Outcome {
     if let Err(error) = written {
         return fail(error);
     }
-    let flagged = fit.items.iter().filter(|i| i.flag.is_some()).count();
-    eprintln!(
-        "{} {} fit of {} subjects x {} items: {} iterations ({}), {} = {:.4}; read {read_s:.3} s, fit {fit_s:.3} s",
-        model.name(),
-        method.name(),
-        matrix.n_subjects(),
-        matrix.n_items(),
-        fit.iterations,
-        if fit.converged {
-            "converged"
-        } else {
-            "not converged"
-        },
-        fit.objective,
-        fit.log_likelihood,
-    );
-    eprintln!("identification: {}", fit.identification);
-    if flagged > 0 {
-        eprintln!(
-            "{flagged} items answered all correctly or all wrongly are flagged: their difficulties rest on the prior"
-        );
+    for line in fit.summary() {
+        eprintln!("{line}");
     }
+    eprintln!("read {read_s:.3} s, fit {fit_s:.3} s");
     if let Some(path) = &command.report {
         let summary = serde_json::json!({
             "model": model.name(),
@@ -157,7 +192,7 @@ pub(crate) fn fit(command: &FitCommand) -> Outcome {
             "population": fit.population,
             "identification": fit.identification,
             "backend": fit.backend,
-            "flagged_items": flagged,
+            "flagged_items": fit.flagged_items(),
             "trace": fit.trace,
             "timings": { "read_s": read_s, "fit_s": fit_s, "total_s": started.elapsed().as_secs_f64() },
         });
@@ -172,14 +207,28 @@ pub(crate) fn fit(command: &FitCommand) -> Outcome {
 }
 
 /// `rung irt simulate`: a wide CSV of responses drawn from known parameters, and the truth.
-pub(crate) fn simulate_command(design: Design, out: &Path, truth: Option<&Path>) -> Outcome {
-    if !(0.0..1.0).contains(&design.missing) {
+pub(crate) fn simulate(args: &SimulateArgs) -> Outcome {
+    let Some(model) = Model::parse(&args.model) else {
+        return usage(format!(
+            "expected --model 1pl or 2pl, found `{}`",
+            args.model
+        ));
+    };
+    if !(0.0..1.0).contains(&args.missing) {
         return usage(format!(
             "--missing must be in [0, 1), found {}",
-            design.missing
+            args.missing
         ));
     }
-    let (matrix, parameters) = simulate(&design);
+    let design = Design {
+        subjects: args.subjects,
+        items: args.items,
+        model,
+        missing: args.missing,
+        seed: args.seed,
+    };
+    let (out, truth) = (args.out.as_path(), args.truth.as_deref());
+    let (matrix, parameters) = rung_irt::simulate::simulate(&design);
     let written =
         write_to(out, |file| rung_irt::load::write_wide_csv(&matrix, file)).and_then(|()| {
             let Some(path) = truth else { return Ok(()) };

@@ -155,71 +155,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum IrtCommand {
     /// Fit an IRT model to a response file and write one row per item.
-    Fit {
-        /// The response file (a folder for `lm_eval_logs`).
-        responses: PathBuf,
-        /// The file's format: wide_csv, long_csv, long_jsonl, pyirt_jsonl or lm_eval_logs.
-        #[arg(long, default_value = "wide_csv")]
-        format: String,
-        /// The model: 1pl, 2pl or 3pl.
-        #[arg(long, default_value = "1pl")]
-        model: String,
-        /// The estimation method: mml, jmap or vi.
-        #[arg(long, default_value = "mml")]
-        method: String,
-        /// Quadrature points (mml).
-        #[arg(long, default_value_t = 41)]
-        quadrature: usize,
-        /// Most iterations.
-        #[arg(long, default_value_t = 500)]
-        max_iter: usize,
-        /// Stop when no parameter moves more than this in an iteration.
-        #[arg(long, default_value_t = 1e-4)]
-        tolerance: f64,
-        /// Seed of initialisation and sampling.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// CPU threads (default: all cores).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// Where to fit: cpu, or cuda / cuda:N in CUDA builds.
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        /// The items table to write:
-        /// item,difficulty,difficulty_se,discrimination,discrimination_se,n,p_correct,infit,outfit,flag.
-        #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
-        out: PathBuf,
-        /// Also write each subject's ability here.
-        #[arg(long, value_name = "FILE")]
-        abilities: Option<PathBuf>,
-        /// Also write a JSON summary (convergence trace, timings) here.
-        #[arg(long, value_name = "FILE")]
-        report: Option<PathBuf>,
-    },
+    Fit(irt_commands::FitArgs),
     /// Simulate a response matrix from known parameters (abilities and difficulties ~ N(0, 1)).
-    Simulate {
-        /// Subjects (rows).
-        #[arg(long)]
-        subjects: usize,
-        /// Items (columns).
-        #[arg(long)]
-        items: usize,
-        /// The model responses are drawn from: 1pl or 2pl (discriminations ~ LogNormal(0, 0.3)).
-        #[arg(long, default_value = "1pl")]
-        model: String,
-        /// Share of cells left missing, completely at random.
-        #[arg(long, default_value_t = 0.0)]
-        missing: f64,
-        /// Seed of every draw.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// The wide CSV to write.
-        #[arg(short = 'o', long = "out", value_name = "FILE")]
-        out: PathBuf,
-        /// Also write the true item parameters here: item,difficulty,discrimination.
-        #[arg(long, value_name = "FILE")]
-        truth: Option<PathBuf>,
-    },
+    Simulate(irt_commands::SimulateArgs),
 }
 
 /// How `rung graph` writes the DAG.
@@ -256,60 +194,8 @@ fn parse_size(text: &str) -> Result<u64, String> {
 
 fn irt(command: IrtCommand) -> commands::Outcome {
     match command {
-        IrtCommand::Fit {
-            responses,
-            format,
-            model,
-            method,
-            quadrature,
-            max_iter,
-            tolerance,
-            seed,
-            threads,
-            device,
-            out,
-            abilities,
-            report,
-        } => irt_commands::fit(&irt_commands::FitCommand {
-            responses,
-            format,
-            model,
-            method,
-            quadrature,
-            max_iter,
-            tolerance,
-            seed,
-            threads,
-            device,
-            out,
-            abilities,
-            report,
-        }),
-        IrtCommand::Simulate {
-            subjects,
-            items,
-            model,
-            missing,
-            seed,
-            out,
-            truth,
-        } => match rung_irt::Model::parse(&model) {
-            Some(model) => irt_commands::simulate_command(
-                rung_irt::simulate::Design {
-                    subjects,
-                    items,
-                    model,
-                    missing,
-                    seed,
-                },
-                &out,
-                truth.as_deref(),
-            ),
-            None => {
-                eprintln!("error: expected --model 1pl or 2pl, found `{model}`");
-                commands::Outcome::Usage
-            }
-        },
+        IrtCommand::Fit(args) => irt_commands::fit(&args),
+        IrtCommand::Simulate(args) => irt_commands::simulate(&args),
     }
 }
 

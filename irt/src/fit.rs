@@ -301,6 +301,50 @@ pub struct Fit {
     pub backend: String,
 }
 
+impl Fit {
+    /// Items answered all correctly or all wrongly, whose difficulties rest on the prior.
+    pub fn flagged_items(&self) -> usize {
+        self.items.iter().filter(|i| i.flag.is_some()).count()
+    }
+
+    /// What a person wants to know of a finished fit, one line each: its size and convergence,
+    /// the identification, and the items flagged or dropped.
+    pub fn summary(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!(
+                "{} {} on {} subjects x {} items: {} iterations, {}, {} = {:.4}",
+                self.options.model.name(),
+                self.options.method.name(),
+                self.abilities.len(),
+                self.items.len(),
+                self.iterations,
+                if self.converged {
+                    "converged"
+                } else {
+                    "NOT converged"
+                },
+                self.objective,
+                self.trace.last().map_or(f64::NAN, |t| t.objective),
+            ),
+            format!("identification: {}", self.identification),
+        ];
+        let flagged = self.flagged_items();
+        if flagged > 0 {
+            lines.push(format!(
+                "{flagged} items were answered all correctly or all wrongly: their difficulties rest on the prior and are flagged"
+            ));
+        }
+        if !self.dropped.is_empty() {
+            lines.push(format!(
+                "{} items dropped for having fewer than {} responses",
+                self.dropped.len(),
+                self.options.min_responses
+            ));
+        }
+        lines
+    }
+}
+
 /// Why a fit could not run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FitError {

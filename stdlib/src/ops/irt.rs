@@ -79,34 +79,8 @@ impl Operation for IrtOp {
             Err(error) => return Err(OpError::failed(error.to_string())),
         };
         ctx.record("backend", fit.backend.clone());
-        ctx.log(format_args!(
-            "{} {} on {} subjects x {} items: {} iterations, {}, {} = {:.4}",
-            options.model.name(),
-            options.method.name(),
-            matrix.n_subjects(),
-            matrix.n_items(),
-            fit.iterations,
-            if fit.converged {
-                "converged"
-            } else {
-                "NOT converged"
-            },
-            fit.objective,
-            fit.trace.last().map_or(f64::NAN, |t| t.objective),
-        ));
-        ctx.log(format_args!("identification: {}", fit.identification));
-        let flagged = fit.items.iter().filter(|i| i.flag.is_some()).count();
-        if flagged > 0 {
-            ctx.log(format_args!(
-                "{flagged} items were answered all correctly or all wrongly: their difficulties rest on the prior and are flagged"
-            ));
-        }
-        if !fit.dropped.is_empty() {
-            ctx.log(format_args!(
-                "{} items dropped for having fewer than {} responses",
-                fit.dropped.len(),
-                options.min_responses
-            ));
+        for line in fit.summary() {
+            ctx.log(line);
         }
         save_fit(&fit, ctx.out_dir())?;
         Ok(())

@@ -57,7 +57,7 @@ impl Operation for DifficultyReportOp {
                 "log_likelihood": fit.log_likelihood,
                 "population": fit.population,
                 "identification": fit.identification,
-                "flagged_items": fit.items.iter().filter(|i| i.flag.is_some()).count(),
+                "flagged_items": fit.flagged_items(),
                 "bins": bins.as_ref().map(|b| b.ranges.len()),
                 "split": bins.as_ref().and_then(|b| b.split),
             });
