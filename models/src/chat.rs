@@ -1,0 +1,1 @@
+//! Chat templates: a model's Jinja `chat_template` rendered with minijinja.

@@ -1,0 +1,1 @@
+//! GGUF files: header, metadata and tensors, dequantized to f32 on load.
