@@ -5,5 +5,16 @@
 //! `evaluate` nodes call it.
 
 pub mod chat;
+pub mod config;
+
 pub mod gguf;
+pub mod model;
+pub mod score;
 pub mod tokenizer;
+pub mod weights;
+
+pub use config::{Architecture, ModelConfig};
+pub use model::{CausalLm, KvCache};
+
+pub use score::{Loglikelihood, Request};
+pub use weights::{LoadError, WeightSource, init_random, load_gguf, load_hf_dir};

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 /// first time and caches the file). Panics with the script's output when it fails: these tests
 /// need the real model and must not pass without it.
 #[allow(dead_code, reason = "not every test file uses the real model")]
-pub fn smollm2_gguf() -> PathBuf {
+pub(crate) fn smollm2_gguf() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         if let Some(path) = std::env::var_os("RUNG_SMOLLM2_GGUF") {
@@ -32,6 +32,8 @@ pub fn smollm2_gguf() -> PathBuf {
 
 /// A fixture file under `models/tests/fixtures`.
 #[allow(dead_code, reason = "not every test file reads fixtures")]
-pub fn fixture(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
+pub(crate) fn fixture(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(relative)
 }
