@@ -20,6 +20,15 @@ pub(crate) use cache::Frame;
 
 use crate::config::ModelConfig;
 
+/// Applies `linear` to `[batch, seq, in]` as one `[batch * seq, in]` product: burn multiplies
+/// a rank-3 input batch by batch, which reads the weight once per row.
+fn project<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [batch, seq, width] = x.dims();
+    let out = linear.forward(x.reshape([batch * seq, width]));
+    let features = out.dims()[1];
+    out.reshape([batch, seq, features])
+}
+
 /// RMSNorm as transformers computes it: in f32, scaled by the weight in the model's dtype.
 #[derive(Module, Debug)]
 pub struct RmsNorm<B: Backend> {
@@ -69,34 +78,32 @@ impl<B: Backend> Attention<B> {
         let heads = |t: Tensor<B, 3>, n: usize| {
             t.reshape([batch, seq, n, self.head_dim]).swap_dims(1, 2)
         };
-        let q = heads(self.q_proj.forward(x.clone()), self.num_heads);
-        let k = heads(self.k_proj.forward(x.clone()), self.num_kv_heads);
-        let v = heads(self.v_proj.forward(x), self.num_kv_heads);
+        let q = heads(project(&self.q_proj, x.clone()), self.num_heads);
+        let k = heads(project(&self.k_proj, x.clone()), self.num_kv_heads);
+        let v = heads(project(&self.v_proj, x), self.num_kv_heads);
         let q = rope::apply(q, &frame.cos, &frame.sin);
         let k = rope::apply(k, &frame.cos, &frame.sin);
         let (k, v) = match cache {
             Some((cache, layer)) => cache.append(layer, frame.start, k, v),
             None => (k, v),
         };
-        let keys = k.dims()[2];
-        let k = self.repeat_kv(k);
-        let v = self.repeat_kv(v);
-        let mask = frame.mask.clone().expand([batch, self.num_heads, seq, keys]);
-        let out = attention(q, k, v, Some(mask), None, AttentionModuleOptions::default());
-        let out = out.swap_dims(1, 2).reshape([batch, seq, self.num_heads * self.head_dim]);
-        self.o_proj.forward(out)
-    }
-
-    /// Each key/value head serves `heads / kv_heads` consecutive query heads.
-    fn repeat_kv(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        // Grouped-query attention without copying keys and values per query head: the
+        // `group` query heads that share a key/value head become `group` blocks of rows.
         let group = self.num_heads / self.num_kv_heads;
-        if group == 1 {
-            return x;
-        }
-        let [batch, kv, seq, dim] = x.dims();
-        x.unsqueeze_dim::<5>(2)
-            .expand([batch, kv, group, seq, dim])
-            .reshape([batch, kv * group, seq, dim])
+        let keys = k.dims()[2];
+        let q = q.reshape([batch, self.num_kv_heads, group * seq, self.head_dim]);
+        let mask = Tensor::cat(vec![frame.mask.clone(); group], 2).expand([
+            batch,
+            self.num_kv_heads,
+            group * seq,
+            keys,
+        ]);
+        let out = attention(q, k, v, Some(mask), None, AttentionModuleOptions::default());
+        let out = out
+            .reshape([batch, self.num_heads, seq, self.head_dim])
+            .swap_dims(1, 2)
+            .reshape([batch, seq, self.num_heads * self.head_dim]);
+        project(&self.o_proj, out)
     }
 }
 
@@ -113,8 +120,8 @@ pub struct Mlp<B: Backend> {
 
 impl<B: Backend> Mlp<B> {
     fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let gate = silu(self.gate_proj.forward(x.clone()));
-        self.down_proj.forward(gate * self.up_proj.forward(x))
+        let gate = silu(project(&self.gate_proj, x.clone()));
+        project(&self.down_proj, gate * project(&self.up_proj, x))
     }
 }
 
@@ -228,10 +235,14 @@ impl<B: Backend> CausalLm<B> {
 
     /// Projects hidden states `[batch, seq, hidden]` onto the vocabulary, in f32.
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [batch, seq, width] = hidden.dims();
+        // Two-dimensional, so the tied head multiplies the transposed embedding in place
+        // (a rank-3 view of it would be copied on every call).
+        let flat = hidden.reshape([batch * seq, width]);
         let logits = match &self.lm_head {
-            Some(head) => head.forward(hidden),
-            None => hidden.matmul(self.embed_tokens.weight.val().transpose().unsqueeze()),
+            Some(head) => head.forward(flat),
+            None => flat.matmul(self.embed_tokens.weight.val().transpose()),
         };
-        logits.cast(DType::F32)
+        logits.reshape([batch, seq, self.vocab_size()]).cast(DType::F32)
     }
 }
