@@ -1,8 +1,9 @@
 //! Prefill and greedy-decode throughput of a GGUF model on the CPU, for bench/models.
 //!
 //! Usage: throughput GGUF [--threads N] [--prompt-tokens P] [--new-tokens N] [--batch B,...]
-//!                        [--dtype f32|bf16] [--repeats R]
+//!                        [--dtype f32|bf16] [--repeats R] [--device cpu|cuda]
 //! Prints one JSON object per batch size: prefill and decode tokens per second (best of R).
+//! `--device cuda` needs the `cuda` feature.
 
 use std::time::Instant;
 
@@ -12,8 +13,6 @@ use burn::tensor::{DType, TensorData};
 use rung_models::gguf::GgufFile;
 use rung_models::{CausalLm, KvCache, load_gguf};
 
-type B = Flex;
-
 struct Args {
     gguf: String,
     threads: usize,
@@ -22,6 +21,7 @@ struct Args {
     batches: Vec<usize>,
     dtype: DType,
     repeats: usize,
+    cuda: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -34,6 +34,7 @@ fn parse() -> Result<Args, String> {
         batches: vec![1, 8],
         dtype: DType::F32,
         repeats: 2,
+        cuda: false,
     };
     let number = |value: Option<String>, flag: &str| -> Result<usize, String> {
         value
@@ -61,13 +62,21 @@ fn parse() -> Result<Args, String> {
                     other => return Err(format!("--dtype expects f32 or bf16, found {other:?}")),
                 };
             }
+            "--device" => {
+                parsed.cuda = match args.next().as_deref() {
+                    Some("cpu") => false,
+                    Some("cuda") if cfg!(feature = "cuda") => true,
+                    Some("cuda") => return Err("--device cuda needs the `cuda` feature".into()),
+                    other => return Err(format!("--device expects cpu or cuda, found {other:?}")),
+                };
+            }
             path if parsed.gguf.is_empty() && !path.starts_with("--") => parsed.gguf = path.into(),
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
     if parsed.gguf.is_empty() {
         return Err("usage: throughput GGUF [--threads N] [--prompt-tokens P] [--new-tokens N] \
-                    [--batch B,...] [--dtype f32|bf16] [--repeats R]"
+                    [--batch B,...] [--dtype f32|bf16] [--repeats R] [--device cpu|cuda]"
             .into());
     }
     Ok(parsed)
@@ -79,8 +88,8 @@ fn prompt(length: usize, vocab: usize) -> Vec<i64> {
 }
 
 /// Seconds for a prefill of `batch` copies of the prompt and for `new` greedy steps after it.
-fn run(model: &CausalLm<B>, prompt: &[i64], batch: usize, new: usize) -> (f64, f64) {
-    let device = Default::default();
+fn run<B: Backend>(model: &CausalLm<B>, prompt: &[i64], batch: usize, new: usize) -> (f64, f64) {
+    let device = model.device();
     let width = prompt.len();
     let tokens: Vec<i64> = (0..batch).flat_map(|_| prompt.iter().copied()).collect();
     let input = Tensor::<B, 2, Int>::from_data(TensorData::new(tokens, [batch, width]), &device);
@@ -112,18 +121,28 @@ fn main() {
         .build_global()
         .expect("the global thread pool is set once");
     let file = GgufFile::open(std::path::Path::new(&args.gguf)).expect("the GGUF parses");
-    let (_, model) = load_gguf::<B>(&file, &Default::default(), args.dtype).expect("loads");
+    #[cfg(feature = "cuda")]
+    if args.cuda {
+        let device = burn::backend::cuda::CudaDevice::default();
+        let (_, model) = load_gguf::<burn::backend::Cuda>(&file, &device, args.dtype).expect("loads");
+        return measure(&model, &args, "cuda");
+    }
+    let (_, model) = load_gguf::<Flex>(&file, &Default::default(), args.dtype).expect("loads");
+    measure(&model, &args, "cpu");
+}
+
+fn measure<B: Backend>(model: &CausalLm<B>, args: &Args, device: &str) {
     let prompt = prompt(args.prompt_tokens, model.vocab_size());
-    run(&model, &prompt[..16], 1, 2);
+    run(model, &prompt[..16], 1, 2);
     for &batch in &args.batches {
         let mut best = (f64::INFINITY, f64::INFINITY);
         for _ in 0..args.repeats {
-            let (prefill, decode) = run(&model, &prompt, batch, args.new_tokens);
+            let (prefill, decode) = run(model, &prompt, batch, args.new_tokens);
             best = (best.0.min(prefill), best.1.min(decode));
         }
         println!(
-            "{{\"tool\": \"rung\", \"batch\": {batch}, \"threads\": {}, \"dtype\": \"{:?}\", \
-             \"prefill_tokens_per_s\": {:.2}, \"decode_tokens_per_s\": {:.2}}}",
+            "{{\"tool\": \"rung\", \"device\": \"{device}\", \"batch\": {batch}, \"threads\": {}, \
+             \"dtype\": \"{:?}\", \"prefill_tokens_per_s\": {:.2}, \"decode_tokens_per_s\": {:.2}}}",
             args.threads,
             args.dtype,
             (batch * args.prompt_tokens) as f64 / best.0,

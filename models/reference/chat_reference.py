@@ -19,8 +19,9 @@ The templates (models/tests/fixtures/chat/):
   of SmolLM2-135M-Instruct's GGUF (scripts/fetch-smollm2.sh fetches it; RUNG_SMOLLM2_GGUF
   overrides), with the special tokens the GGUF names by id.
 * jinja-features.jinja: ours, not a model's: the Jinja constructs where minijinja and Jinja2 could
-  disagree (tojson and its arguments, `trim` and `.strip()` on Python whitespace, `none`/`true`
-  printed as Python does, `is iterable` on strings, loop controls, `{% generation %}`, ...).
+  disagree (tojson and its arguments, `trim` and `.strip()` on Python whitespace, floats, lists
+  and dicts printed as Python's `str` prints them, `is iterable` on strings, loop controls,
+  `{% generation %}`, ...).
 * reject-role.jinja and syntax-error.jinja: the error cases (`raise_exception`, a syntax error).
 
 It also writes tokenizer_config.json fixtures under configs/ (a template as a string with special

@@ -344,6 +344,13 @@ fn strftime_now_gives_todays_date() {
 }
 
 #[test]
+fn a_template_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<ChatTemplate>();
+    shared::<ChatError>();
+}
+
+#[test]
 fn messages_round_trip_through_serde() {
     let message = Message::system("Be brief.");
     let json = serde_json::to_string(&message).expect("serializes");

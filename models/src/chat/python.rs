@@ -202,13 +202,9 @@ pub(super) fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result
         ));
     }
     let mut options: [Option<Value>; 4] = Default::default();
-    for (slot, (name, positional)) in options.iter_mut().zip(
-        NAMES
-            .iter()
-            .zip(args.iter().map(Some).chain(std::iter::repeat(None))),
-    ) {
+    for (index, (slot, name)) in options.iter_mut().zip(NAMES).enumerate() {
         let keyword: Option<Value> = kwargs.get(name)?;
-        *slot = match (positional, keyword) {
+        *slot = match (args.get(index), keyword) {
             (Some(_), Some(_)) => {
                 return Err(Error::new(
                     ErrorKind::InvalidOperation,
