@@ -116,7 +116,7 @@ def fill_metadata(writer) -> None:
     writer.add_int32("test.i32", -2_000_000_000)
     writer.add_uint64("test.u64", 2**63 + 12345)
     writer.add_int64("test.i64", -(2**62) - 7)
-    writer.add_float32("test.f32", 3.14159)
+    writer.add_float32("test.f32", 0.1)
     writer.add_float64("test.f64", -2.718281828459045e-300)
     writer.add_bool("test.bool_true", True)
     writer.add_bool("test.bool_false", False)

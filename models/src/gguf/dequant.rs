@@ -47,7 +47,10 @@ pub(crate) fn dequantize(ggml_type: GgmlType, src: &[u8], n_elements: usize) -> 
     out.par_chunks_mut(block * BLOCKS_PER_TASK)
         .zip(src.par_chunks(block_bytes * BLOCKS_PER_TASK))
         .for_each(|(dst, src)| {
-            for (dst, src) in dst.chunks_exact_mut(block).zip(src.chunks_exact(block_bytes)) {
+            for (dst, src) in dst
+                .chunks_exact_mut(block)
+                .zip(src.chunks_exact(block_bytes))
+            {
                 kernel(src, dst);
             }
         });

@@ -136,7 +136,11 @@ pub enum GgufErrorKind {
 
 impl GgufError {
     pub(crate) fn new(path: &Path, offset: Option<u64>, kind: GgufErrorKind) -> Self {
-        Self { path: path.to_path_buf(), offset, kind }
+        Self {
+            path: path.to_path_buf(),
+            offset,
+            kind,
+        }
     }
 
     /// The file.
@@ -166,7 +170,11 @@ impl fmt::Display for GgufError {
             GgufErrorKind::MissingKey { key } => {
                 return write!(f, "no metadata key `{key}` in {path}");
             }
-            GgufErrorKind::WrongType { key, expected, found } => {
+            GgufErrorKind::WrongType {
+                key,
+                expected,
+                found,
+            } => {
                 return write!(
                     f,
                     "metadata key `{key}` in {path} is {found}, expected {expected}"
@@ -196,15 +204,27 @@ impl fmt::Display for GgufError {
             GgufErrorKind::UnsupportedVersion { version } => {
                 write!(f, "unsupported GGUF version {version}, expected 2 or 3")?;
                 if matches!(version.swap_bytes(), 2 | 3) {
-                    write!(f, " (this looks like a big-endian GGUF file, which is not supported)")?;
+                    write!(
+                        f,
+                        " (this looks like a big-endian GGUF file, which is not supported)"
+                    )?;
                 }
                 Ok(())
             }
-            GgufErrorKind::Truncated { what, needed, available } => write!(
+            GgufErrorKind::Truncated {
+                what,
+                needed,
+                available,
+            } => write!(
                 f,
                 "the file is truncated: {what} needs {needed} bytes, only {available} remain"
             ),
-            GgufErrorKind::CountTooLarge { what, count, min_item_bytes, available } => write!(
+            GgufErrorKind::CountTooLarge {
+                what,
+                count,
+                min_item_bytes,
+                available,
+            } => write!(
                 f,
                 "{what} declares {count} items of at least {min_item_bytes} bytes each, but only \
                  {available} bytes remain in the file"
@@ -221,12 +241,21 @@ impl fmt::Display for GgufError {
             GgufErrorKind::DuplicateTensor { name } => {
                 write!(f, "tensor `{name}` appears more than once")
             }
-            GgufErrorKind::MisalignedTensor { name, offset, alignment } => write!(
+            GgufErrorKind::MisalignedTensor {
+                name,
+                offset,
+                alignment,
+            } => write!(
                 f,
                 "tensor `{name}` starts at offset {offset} of the data section, expected a \
                  multiple of the alignment {alignment}"
             ),
-            GgufErrorKind::TensorOutOfBounds { name, start, end, file_len } => write!(
+            GgufErrorKind::TensorOutOfBounds {
+                name,
+                start,
+                end,
+                file_len,
+            } => write!(
                 f,
                 "the data of tensor `{name}` spans bytes {start}..{end}, past the end of the \
                  file ({file_len} bytes)"

@@ -2,7 +2,10 @@
 
 /// One metadata value. GGUF value type codes 0 to 12, in their order.
 #[derive(Clone, Debug, PartialEq)]
-#[allow(missing_docs, reason = "each variant is the GGUF value type of its name")]
+#[allow(
+    missing_docs,
+    reason = "each variant is the GGUF value type of its name"
+)]
 pub enum MetadataValue {
     U8(u8),
     I8(i8),
@@ -25,7 +28,10 @@ pub enum MetadataValue {
 /// Arrays are stored by element type so that a large one (a vocabulary of 150k tokens, say)
 /// takes no more memory than its elements.
 #[derive(Clone, Debug, PartialEq)]
-#[allow(missing_docs, reason = "each variant is the GGUF element type of its name")]
+#[allow(
+    missing_docs,
+    reason = "each variant is the GGUF element type of its name"
+)]
 pub enum MetadataArray {
     U8(Vec<u8>),
     I8(Vec<i8>),

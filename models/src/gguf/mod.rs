@@ -1,4 +1,4 @@
-//! GGUF files: header, metadata and tensors, dequantized to f32 on load.
+//! GGUF files: header, metadata and tensors, dequantized to f32 on request.
 //!
 //! [`GgufFile::open`] reads a whole GGUF file (versions 2 and 3, little-endian) into memory and
 //! checks its structure: every length and count against the bytes that remain before anything
@@ -37,7 +37,6 @@ pub const DEFAULT_ALIGNMENT: u64 = 32;
 const MAX_DIMS: u32 = 4;
 
 /// A parsed GGUF file, holding all its bytes.
-#[derive(Debug)]
 pub struct GgufFile {
     path: PathBuf,
     bytes: Vec<u8>,
@@ -114,24 +113,34 @@ impl GgufFile {
 
     /// All metadata entries, in file order.
     pub fn metadata_entries(&self) -> impl ExactSizeIterator<Item = (&str, &MetadataValue)> {
-        self.metadata.iter().map(|(key, value)| (key.as_str(), value))
+        self.metadata
+            .iter()
+            .map(|(key, value)| (key.as_str(), value))
     }
 
     /// The value of `key`, or an error naming the missing key.
     fn required(&self, key: &str) -> Result<&MetadataValue, GgufError> {
         self.metadata(key).ok_or_else(|| {
-            self.error(GgufErrorKind::MissingKey { key: key.to_owned() })
+            self.error(GgufErrorKind::MissingKey {
+                key: key.to_owned(),
+            })
         })
     }
 
     fn wrong_type(&self, key: &str, expected: &str, found: String) -> GgufError {
-        self.error(GgufErrorKind::WrongType { key: key.to_owned(), expected: expected.to_owned(), found })
+        self.error(GgufErrorKind::WrongType {
+            key: key.to_owned(),
+            expected: expected.to_owned(),
+            found,
+        })
     }
 
     /// The string `key`.
     pub fn get_str(&self, key: &str) -> Result<&str, GgufError> {
         let value = self.required(key)?;
-        value.as_str().ok_or_else(|| self.wrong_type(key, "a string", value.describe()))
+        value
+            .as_str()
+            .ok_or_else(|| self.wrong_type(key, "a string", value.describe()))
     }
 
     /// The integer `key` as a u32: any integer type is accepted when its value fits.
@@ -262,7 +271,11 @@ impl GgufFile {
         self.tensor_index
             .get(name)
             .map(|&i| &self.tensors[i])
-            .ok_or_else(|| self.error(GgufErrorKind::MissingTensor { name: name.to_owned() }))
+            .ok_or_else(|| {
+                self.error(GgufErrorKind::MissingTensor {
+                    name: name.to_owned(),
+                })
+            })
     }
 
     /// The raw bytes of tensor `name`, as stored. An error for a type of unknown size.
@@ -293,11 +306,29 @@ impl GgufFile {
         let src = self.tensor_data(name)?;
         // The element count was checked to fit a usize when the file was parsed.
         let data = dequant::dequantize(info.ggml_type, src, info.n_elements as usize);
-        Ok(DequantizedTensor { data, shape: info.shape() })
+        Ok(DequantizedTensor {
+            data,
+            shape: info.shape(),
+        })
     }
 
     fn error(&self, kind: GgufErrorKind) -> GgufError {
         GgufError::new(&self.path, None, kind)
+    }
+}
+
+impl std::fmt::Debug for GgufFile {
+    /// The file's outline; not its bytes, which may be gigabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GgufFile")
+            .field("path", &self.path)
+            .field("len", &self.bytes.len())
+            .field("version", &self.version)
+            .field("metadata", &self.metadata.len())
+            .field("tensors", &self.tensors.len())
+            .field("alignment", &self.alignment)
+            .field("data_start", &self.data_start)
+            .finish()
     }
 }
 
@@ -352,10 +383,7 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, GgufError> {
                     None,
                     GgufErrorKind::Invalid {
                         what: "metadata value `general.alignment`".to_owned(),
-                        reason: format!(
-                            "{}, expected an integer power of two",
-                            value.describe()
-                        ),
+                        reason: format!("{}, expected an integer power of two", value.describe()),
                     },
                 ));
             }
@@ -386,7 +414,15 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, GgufError> {
         }
         let ggml_type = GgmlType::from_code(r.u32(&|| format!("the type of {}", what()))?);
         let offset = r.u64(&|| format!("the data offset of {}", what()))?;
-        let invalid = |reason: String| r.error_at(start, GgufErrorKind::Invalid { what: what(), reason });
+        let invalid = |reason: String| {
+            r.error_at(
+                start,
+                GgufErrorKind::Invalid {
+                    what: what(),
+                    reason,
+                },
+            )
+        };
 
         let n_elements = dims
             .iter()
@@ -413,14 +449,25 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, GgufError> {
         if offset % alignment != 0 {
             return Err(r.error_at(
                 start,
-                GgufErrorKind::MisalignedTensor { name, offset, alignment },
+                GgufErrorKind::MisalignedTensor {
+                    name,
+                    offset,
+                    alignment,
+                },
             ));
         }
         if names.insert(name.clone(), ()).is_some() {
             return Err(r.error_at(start, GgufErrorKind::DuplicateTensor { name }));
         }
         starts.push(start);
-        tensors.push(TensorInfo { name, dims, ggml_type, offset, n_elements, n_bytes });
+        tensors.push(TensorInfo {
+            name,
+            dims,
+            ggml_type,
+            offset,
+            n_elements,
+            n_bytes,
+        });
     }
 
     // The data section starts at the next multiple of the alignment. A file without tensors
@@ -429,7 +476,9 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, GgufError> {
     let data_start = header_end.div_ceil(alignment).saturating_mul(alignment);
     let file_len = bytes.len() as u64;
     for (info, &start) in tensors.iter().zip(&starts) {
-        let Some(n_bytes) = info.n_bytes else { continue };
+        let Some(n_bytes) = info.n_bytes else {
+            continue;
+        };
         let begin = data_start.checked_add(info.offset);
         let end = begin.and_then(|begin| begin.checked_add(n_bytes));
         match (begin, end) {
@@ -448,5 +497,11 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, GgufError> {
         }
     }
     let data_start = usize::try_from(data_start.min(file_len)).unwrap_or(bytes.len());
-    Ok(Header { version, metadata, tensors, alignment, data_start })
+    Ok(Header {
+        version,
+        metadata,
+        tensors,
+        alignment,
+        data_start,
+    })
 }

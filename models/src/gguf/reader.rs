@@ -19,7 +19,11 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(bytes: &'a [u8], path: &'a Path) -> Self {
-        Self { bytes, pos: 0, path }
+        Self {
+            bytes,
+            pos: 0,
+            path,
+        }
     }
 
     /// The current position.
@@ -38,7 +42,11 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `n` bytes.
-    pub(crate) fn take(&mut self, n: u64, what: &dyn Fn() -> String) -> Result<&'a [u8], GgufError> {
+    pub(crate) fn take(
+        &mut self,
+        n: u64,
+        what: &dyn Fn() -> String,
+    ) -> Result<&'a [u8], GgufError> {
         let available = self.remaining();
         match usize::try_from(n) {
             Ok(n) if n <= available => {
@@ -48,7 +56,11 @@ impl<'a> Reader<'a> {
             }
             _ => Err(self.error_at(
                 self.pos,
-                GgufErrorKind::Truncated { what: what(), needed: n, available: available as u64 },
+                GgufErrorKind::Truncated {
+                    what: what(),
+                    needed: n,
+                    available: available as u64,
+                },
             )),
         }
     }
@@ -78,12 +90,19 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let count = self.u64(what)?;
         let available = self.remaining() as u64;
-        let fits = count.checked_mul(min_item_bytes).is_some_and(|bytes| bytes <= available);
+        let fits = count
+            .checked_mul(min_item_bytes)
+            .is_some_and(|bytes| bytes <= available);
         match usize::try_from(count) {
             Ok(count) if fits => Ok(count),
             _ => Err(self.error_at(
                 start,
-                GgufErrorKind::CountTooLarge { what: what(), count, min_item_bytes, available },
+                GgufErrorKind::CountTooLarge {
+                    what: what(),
+                    count,
+                    min_item_bytes,
+                    available,
+                },
             )),
         }
     }
@@ -92,6 +111,18 @@ impl<'a> Reader<'a> {
     pub(crate) fn string(&mut self, what: &dyn Fn() -> String) -> Result<String, GgufError> {
         let start = self.pos;
         let len = self.u64(&|| format!("the length of {}", what()))?;
+        let available = self.remaining() as u64;
+        if len > available {
+            // Reported where the string starts, with the length it claims.
+            return Err(self.error_at(
+                start,
+                GgufErrorKind::Truncated {
+                    what: what(),
+                    needed: len,
+                    available,
+                },
+            ));
+        }
         let bytes = self.take(len, what)?;
         String::from_utf8(bytes.to_vec())
             .map_err(|_| self.error_at(start, GgufErrorKind::InvalidUtf8 { what: what() }))
@@ -102,9 +133,13 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let type_code = self.u32(&|| format!("the value type of {}", what()))?;
         if code::min_size(type_code).is_none() {
-            return Err(
-                self.error_at(start, GgufErrorKind::UnknownValueType { what: what(), code: type_code })
-            );
+            return Err(self.error_at(
+                start,
+                GgufErrorKind::UnknownValueType {
+                    what: what(),
+                    code: type_code,
+                },
+            ));
         }
         Ok(type_code)
     }

@@ -31,7 +31,11 @@ impl TensorInfo {
     /// contiguous one.
     pub fn shape(&self) -> Vec<usize> {
         // Every dimension was checked to fit a usize when the file was parsed.
-        self.dims.iter().rev().map(|&dim| usize::try_from(dim).unwrap_or(usize::MAX)).collect()
+        self.dims
+            .iter()
+            .rev()
+            .map(|&dim| usize::try_from(dim).unwrap_or(usize::MAX))
+            .collect()
     }
 
     /// The element type.
