@@ -52,7 +52,10 @@ fn parse() -> Result<Args, String> {
                     .next()
                     .unwrap_or_default()
                     .split(',')
-                    .map(|b| b.parse().map_err(|_| format!("--batch: {b:?} is not a number")))
+                    .map(|b| {
+                        b.parse()
+                            .map_err(|_| format!("--batch: {b:?} is not a number"))
+                    })
                     .collect::<Result<_, _>>()?;
             }
             "--dtype" => {
@@ -75,16 +78,20 @@ fn parse() -> Result<Args, String> {
         }
     }
     if parsed.gguf.is_empty() {
-        return Err("usage: throughput GGUF [--threads N] [--prompt-tokens P] [--new-tokens N] \
+        return Err(
+            "usage: throughput GGUF [--threads N] [--prompt-tokens P] [--new-tokens N] \
                     [--batch B,...] [--dtype f32|bf16] [--repeats R] [--device cpu|cuda]"
-            .into());
+                .into(),
+        );
     }
     Ok(parsed)
 }
 
 /// The same prompt ids as bench/models/peer.py: a fixed walk through the vocabulary.
 fn prompt(length: usize, vocab: usize) -> Vec<i64> {
-    (0..length).map(|i| (100 + (i * 7919) % (vocab - 200)) as i64).collect()
+    (0..length)
+        .map(|i| (100 + (i * 7919) % (vocab - 200)) as i64)
+        .collect()
 }
 
 /// Seconds for a prefill of `batch` copies of the prompt and for `new` greedy steps after it.
@@ -95,13 +102,17 @@ fn run<B: Backend>(model: &CausalLm<B>, prompt: &[i64], batch: usize, new: usize
     let input = Tensor::<B, 2, Int>::from_data(TensorData::new(tokens, [batch, width]), &device);
     let mut cache = KvCache::new(batch, width + new, model.layers.len());
     let start = Instant::now();
-    let hidden = model.step(input, &vec![vec![true; width]; batch], &mut cache).expect("fits");
+    let hidden = model
+        .step(input, &vec![vec![true; width]; batch], &mut cache)
+        .expect("fits");
     let mut next = model.logits(hidden.narrow(1, width - 1, 1)).argmax(2);
     let _ = next.to_data();
     let prefill = start.elapsed().as_secs_f64();
     let start = Instant::now();
     for _ in 0..new {
-        let hidden = model.step(next.squeeze_dim(2), &vec![vec![true]; batch], &mut cache).expect("fits");
+        let hidden = model
+            .step(next.squeeze_dim(2), &vec![vec![true]; batch], &mut cache)
+            .expect("fits");
         next = model.logits(hidden).argmax(2);
         let _ = next.to_data();
     }
@@ -124,7 +135,8 @@ fn main() {
     #[cfg(feature = "cuda")]
     if args.cuda {
         let device = burn::backend::cuda::CudaDevice::default();
-        let (_, model) = load_gguf::<burn::backend::Cuda>(&file, &device, args.dtype).expect("loads");
+        let (_, model) =
+            load_gguf::<burn::backend::Cuda>(&file, &device, args.dtype).expect("loads");
         return measure(&model, &args, "cuda");
     }
     let (_, model) = load_gguf::<Flex>(&file, &Default::default(), args.dtype).expect("loads");

@@ -107,7 +107,12 @@ impl std::error::Error for ConfigError {}
 
 impl ModelConfig {
     /// A small Llama-shaped decoder for tests and the toy world.
-    pub fn tiny(vocab_size: usize, hidden_size: usize, num_layers: usize, num_heads: usize) -> Self {
+    pub fn tiny(
+        vocab_size: usize,
+        hidden_size: usize,
+        num_layers: usize,
+        num_heads: usize,
+    ) -> Self {
         ModelConfig {
             architecture: Architecture::Llama,
             vocab_size,
@@ -133,7 +138,10 @@ impl ModelConfig {
     /// Reads a Hugging Face `config.json`: both the transformers 4 form (`rope_theta`,
     /// `rope_scaling` at the top) and the transformers 5 form (`rope_parameters`).
     pub fn from_hf_file(path: &Path) -> Result<Self, ConfigError> {
-        let error = |message: String| ConfigError { path: path.to_path_buf(), message };
+        let error = |message: String| ConfigError {
+            path: path.to_path_buf(),
+            message,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
         let json: Value = serde_json::from_str(&text)
             .map_err(|e| error(format!("not valid JSON (line {}): {e}", e.line())))?;
@@ -192,16 +200,22 @@ impl ModelConfig {
             ));
         }
         if head_dim % 2 != 0 {
-            return Err(format!("the head width {head_dim} is odd: rotary embeddings need pairs"));
+            return Err(format!(
+                "the head width {head_dim} is odd: rotary embeddings need pairs"
+            ));
         }
         if bool_field("use_sliding_window", false)? {
-            return Err("sliding-window attention (`use_sliding_window: true`) is not supported"
-                .to_string());
+            return Err(
+                "sliding-window attention (`use_sliding_window: true`) is not supported"
+                    .to_string(),
+            );
         }
         if let Some(act) = json.get("hidden_act").and_then(Value::as_str)
             && act != "silu"
         {
-            return Err(format!("`hidden_act` {act:?} is not supported (expected \"silu\")"));
+            return Err(format!(
+                "`hidden_act` {act:?} is not supported (expected \"silu\")"
+            ));
         }
         if bool_field("mlp_bias", false)? {
             return Err("`mlp_bias: true` is not supported".to_string());
@@ -210,9 +224,9 @@ impl ModelConfig {
         let rope = json.get("rope_parameters").filter(|v| !v.is_null());
         let scaling = rope.or_else(|| json.get("rope_scaling").filter(|v| !v.is_null()));
         let rope_theta = match rope.and_then(|r| r.get("rope_theta")) {
-            Some(value) => value
-                .as_f64()
-                .ok_or_else(|| format!("`rope_parameters.rope_theta` should be a number, found {value}"))?,
+            Some(value) => value.as_f64().ok_or_else(|| {
+                format!("`rope_parameters.rope_theta` should be a number, found {value}")
+            })?,
             None => float_field("rope_theta", 10_000.0)?,
         };
         let rope_scaling = match scaling {
@@ -246,7 +260,9 @@ impl ModelConfig {
             qkv_bias,
             o_bias,
             tie_word_embeddings: bool_field("tie_word_embeddings", false)?,
-            bos_token_id: token_ids(json.get("bos_token_id"), "bos_token_id")?.first().copied(),
+            bos_token_id: token_ids(json.get("bos_token_id"), "bos_token_id")?
+                .first()
+                .copied(),
             eos_token_ids: token_ids(json.get("eos_token_id"), "eos_token_id")?,
         })
     }
@@ -298,10 +314,15 @@ impl ModelConfig {
     pub fn parameter_count(&self) -> usize {
         let (d, f, hd) = (self.hidden_size, self.intermediate_size, self.head_dim);
         let q = d * self.num_heads * hd + usize::from(self.qkv_bias) * self.num_heads * hd;
-        let kv = 2 * (d * self.num_kv_heads * hd + usize::from(self.qkv_bias) * self.num_kv_heads * hd);
+        let kv =
+            2 * (d * self.num_kv_heads * hd + usize::from(self.qkv_bias) * self.num_kv_heads * hd);
         let o = self.num_heads * hd * d + usize::from(self.o_bias) * d;
         let layer = q + kv + o + 3 * d * f + 2 * d;
-        let head = if self.tie_word_embeddings { 0 } else { self.vocab_size * d };
+        let head = if self.tie_word_embeddings {
+            0
+        } else {
+            self.vocab_size * d
+        };
         self.vocab_size * d + self.num_layers * layer + d + head
     }
 }
@@ -404,11 +425,17 @@ mod tests {
     #[test]
     fn writing_and_reading_a_config_round_trips() {
         let config = ModelConfig::from_hf_json(&llama_json()).expect("valid");
-        assert_eq!(ModelConfig::from_hf_json(&config.to_hf_json()).expect("valid"), config);
+        assert_eq!(
+            ModelConfig::from_hf_json(&config.to_hf_json()).expect("valid"),
+            config
+        );
         let mut tiny = ModelConfig::tiny(64, 32, 2, 4);
         tiny.architecture = Architecture::Qwen2;
         tiny.qkv_bias = true;
-        assert_eq!(ModelConfig::from_hf_json(&tiny.to_hf_json()).expect("valid"), tiny);
+        assert_eq!(
+            ModelConfig::from_hf_json(&tiny.to_hf_json()).expect("valid"),
+            tiny
+        );
     }
 
     #[test]

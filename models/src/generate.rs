@@ -52,7 +52,9 @@ pub fn greedy<B: Backend>(
     options: &GenerateOptions,
 ) -> Result<Vec<Completion>, String> {
     if let Some(empty) = prompts.iter().position(Vec::is_empty) {
-        return Err(format!("prompt {empty} is empty: generation needs at least one token"));
+        return Err(format!(
+            "prompt {empty} is empty: generation needs at least one token"
+        ));
     }
     if !options.stop.is_empty() && tokenizer.is_none() {
         return Err("stop strings need a tokenizer to decode the generated text".to_string());
@@ -62,7 +64,10 @@ pub fn greedy<B: Backend>(
     let mut results: Vec<Option<Completion>> = vec![None; prompts.len()];
     for chunk in order.chunks(options.batch_size.max(1)) {
         let batch: Vec<&[u32]> = chunk.iter().map(|&i| prompts[i].as_slice()).collect();
-        for (&index, completion) in chunk.iter().zip(greedy_batch(model, tokenizer, &batch, options)?) {
+        for (&index, completion) in chunk
+            .iter()
+            .zip(greedy_batch(model, tokenizer, &batch, options)?)
+        {
             results[index] = Some(completion);
         }
     }
@@ -87,14 +92,23 @@ fn greedy_batch<B: Backend>(
         real.push((0..width).map(|i| i >= pad).collect::<Vec<_>>());
     }
     let mut outputs: Vec<Completion> = (0..rows)
-        .map(|_| Completion { tokens: Vec::new(), text: String::new(), finish: Finish::Length })
+        .map(|_| Completion {
+            tokens: Vec::new(),
+            text: String::new(),
+            finish: Finish::Length,
+        })
         .collect();
     let mut done = vec![false; rows];
     let mut input = Tensor::<B, 2, Int>::from_data(TensorData::new(tokens, [rows, width]), &device);
     for _ in 0..options.max_new_tokens {
         let hidden = model.step(input, &real, &mut cache)?;
         let last = hidden.clone().narrow(1, hidden.dims()[1] - 1, 1);
-        let next: Vec<i64> = model.logits(last).argmax(2).into_data().iter::<i64>().collect();
+        let next: Vec<i64> = model
+            .logits(last)
+            .argmax(2)
+            .into_data()
+            .iter::<i64>()
+            .collect();
         for (row, &token) in next.iter().enumerate() {
             if done[row] {
                 continue;
@@ -108,7 +122,9 @@ fn greedy_batch<B: Backend>(
             }
             output.tokens.push(token);
             if let Some(tokenizer) = tokenizer {
-                output.text = tokenizer.decode(&output.tokens, true).map_err(|e| e.to_string())?;
+                output.text = tokenizer
+                    .decode(&output.tokens, true)
+                    .map_err(|e| e.to_string())?;
                 if let Some(cut) = first_stop(&output.text, &options.stop) {
                     output.text.truncate(cut);
                     output.finish = Finish::Stop;
@@ -120,7 +136,11 @@ fn greedy_batch<B: Backend>(
             break;
         }
         real = done.iter().map(|d| vec![!d]).collect();
-        let fed: Vec<i64> = next.iter().zip(&done).map(|(&t, &d)| if d { 0 } else { t }).collect();
+        let fed: Vec<i64> = next
+            .iter()
+            .zip(&done)
+            .map(|(&t, &d)| if d { 0 } else { t })
+            .collect();
         input = Tensor::from_data(TensorData::new(fed, [rows, 1]), &device);
     }
     Ok(outputs)
@@ -128,7 +148,10 @@ fn greedy_batch<B: Backend>(
 
 /// The byte offset of the earliest stop string in `text`.
 fn first_stop(text: &str, stop: &[String]) -> Option<usize> {
-    stop.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min()
+    stop.iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()))
+        .min()
 }
 
 #[cfg(test)]

@@ -6,15 +6,17 @@
 
 pub mod chat;
 pub mod config;
-
+pub mod generate;
 pub mod gguf;
+mod language_model;
 pub mod model;
 pub mod score;
 pub mod tokenizer;
 pub mod weights;
 
 pub use config::{Architecture, ModelConfig};
+pub use generate::{Completion, Finish, GenerateOptions};
+pub use language_model::{LanguageModel, ModelError};
 pub use model::{CausalLm, KvCache};
-
 pub use score::{Loglikelihood, Request};
 pub use weights::{LoadError, WeightSource, init_random, load_gguf, load_hf_dir};

@@ -38,7 +38,11 @@ pub fn loglikelihood<B: Backend>(
         if request.context.is_empty() || request.continuation.is_empty() {
             return Err(format!(
                 "request {index} has an empty {}: scoring needs a context and a continuation",
-                if request.context.is_empty() { "context" } else { "continuation" }
+                if request.context.is_empty() {
+                    "context"
+                } else {
+                    "continuation"
+                }
             ));
         }
         if request.continuation.len() > max_length {
@@ -75,7 +79,11 @@ pub fn loglikelihood<B: Backend>(
 fn score_batch<B: Backend>(model: &CausalLm<B>, batch: &[(&[u32], &[u32])]) -> Vec<Loglikelihood> {
     let device = model.device();
     let rows = batch.len();
-    let width = batch.iter().map(|(input, _)| input.len()).max().unwrap_or(0);
+    let width = batch
+        .iter()
+        .map(|(input, _)| input.len())
+        .max()
+        .unwrap_or(0);
     let mut tokens = Vec::with_capacity(rows * width);
     let mut positions = Vec::new();
     let mut targets = Vec::new();
@@ -90,13 +98,24 @@ fn score_batch<B: Backend>(model: &CausalLm<B>, batch: &[(&[u32], &[u32])]) -> V
     let hidden = model.hidden(tokens);
     let dim = hidden.dims()[2];
     let count = positions.len();
-    let picked = hidden
-        .reshape([rows * width, dim])
-        .select(0, Tensor::from_data(TensorData::new(positions, [count]), &device));
+    let picked = hidden.reshape([rows * width, dim]).select(
+        0,
+        Tensor::from_data(TensorData::new(positions, [count]), &device),
+    );
     let logprobs = log_softmax(model.logits(picked.unsqueeze()).squeeze_dim::<2>(0), 1);
-    let best: Vec<i64> = logprobs.clone().argmax(1).into_data().iter::<i64>().collect();
-    let target_tensor = Tensor::<B, 2, Int>::from_data(TensorData::new(targets.clone(), [count, 1]), &device);
-    let chosen: Vec<f32> = logprobs.gather(1, target_tensor).into_data().iter::<f32>().collect();
+    let best: Vec<i64> = logprobs
+        .clone()
+        .argmax(1)
+        .into_data()
+        .iter::<i64>()
+        .collect();
+    let target_tensor =
+        Tensor::<B, 2, Int>::from_data(TensorData::new(targets.clone(), [count, 1]), &device);
+    let chosen: Vec<f32> = logprobs
+        .gather(1, target_tensor)
+        .into_data()
+        .iter::<f32>()
+        .collect();
 
     let mut offset = 0;
     batch

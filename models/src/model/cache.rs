@@ -109,7 +109,12 @@ impl<B: Backend> KvCache<B> {
         let (cos, sin) = super::rope::tables::<B>(inv_freq, &positions, device);
         let (cos, sin) = (cos.cast(dtype), sin.cast(dtype));
         let mask = Tensor::from_data(TensorData::new(mask, [real.len(), 1, new, total]), device);
-        Ok(Frame { cos, sin, mask, start })
+        Ok(Frame {
+            cos,
+            sin,
+            mask,
+            start,
+        })
     }
 
     /// Appends a layer's new keys and values (`[batch, kv_heads, new, head_dim]`) at `start`
@@ -131,9 +136,8 @@ impl<B: Backend> KvCache<B> {
             None => {
                 let device = keys.device();
                 let dtype = keys.dtype();
-                let empty = || {
-                    Tensor::<B, 4>::zeros([batch, heads, self.capacity, dim], (&device, dtype))
-                };
+                let empty =
+                    || Tensor::<B, 4>::zeros([batch, heads, self.capacity, dim], (&device, dtype));
                 (
                     empty().slice_assign([0..batch, 0..heads, start..end, 0..dim], keys),
                     empty().slice_assign([0..batch, 0..heads, start..end, 0..dim], values),

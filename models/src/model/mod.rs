@@ -15,8 +15,8 @@ use burn::tensor::activation::silu;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
-pub use cache::KvCache;
 pub(crate) use cache::Frame;
+pub use cache::KvCache;
 
 use crate::config::ModelConfig;
 
@@ -43,7 +43,9 @@ impl<B: Backend> RmsNorm<B> {
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         let dtype = x.dtype();
         let x = x.cast(DType::F32);
-        let scale = (x.clone().square().mean_dim(D - 1) + self.eps).sqrt().recip();
+        let scale = (x.clone().square().mean_dim(D - 1) + self.eps)
+            .sqrt()
+            .recip();
         (x * scale).cast(dtype) * self.weight.val().unsqueeze()
     }
 }
@@ -75,9 +77,8 @@ impl<B: Backend> Attention<B> {
         cache: Option<(&mut KvCache<B>, usize)>,
     ) -> Tensor<B, 3> {
         let [batch, seq, _] = x.dims();
-        let heads = |t: Tensor<B, 3>, n: usize| {
-            t.reshape([batch, seq, n, self.head_dim]).swap_dims(1, 2)
-        };
+        let heads =
+            |t: Tensor<B, 3>, n: usize| t.reshape([batch, seq, n, self.head_dim]).swap_dims(1, 2);
         let q = heads(project(&self.q_proj, x.clone()), self.num_heads);
         let k = heads(project(&self.k_proj, x.clone()), self.num_kv_heads);
         let v = heads(project(&self.v_proj, x), self.num_kv_heads);
@@ -145,7 +146,10 @@ impl<B: Backend> DecoderLayer<B> {
         frame: &Frame<B>,
         cache: Option<(&mut KvCache<B>, usize)>,
     ) -> Tensor<B, 3> {
-        let h = x.clone() + self.self_attn.forward(self.input_layernorm.forward(x), frame, cache);
+        let h = x.clone()
+            + self
+                .self_attn
+                .forward(self.input_layernorm.forward(x), frame, cache);
         h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
     }
 }
@@ -172,7 +176,13 @@ impl<B: Backend> CausalLm<B> {
         norm: RmsNorm<B>,
         lm_head: Option<Linear<B>>,
     ) -> Self {
-        CausalLm { embed_tokens, layers, norm, lm_head, inv_freq: rope::inverse_frequencies(config) }
+        CausalLm {
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+            inv_freq: rope::inverse_frequencies(config),
+        }
     }
 
     /// The device the weights live on.
@@ -202,7 +212,12 @@ impl<B: Backend> CausalLm<B> {
         let [batch, seq] = tokens.dims();
         let mut cache = KvCache::new(batch, seq, 0);
         let frame = cache
-            .advance(&vec![vec![true; seq]; batch], &self.inv_freq, &tokens.device(), self.dtype())
+            .advance(
+                &vec![vec![true; seq]; batch],
+                &self.inv_freq,
+                &tokens.device(),
+                self.dtype(),
+            )
             .expect("a fresh cache sized to the input takes it");
         self.run(tokens, &frame, None)
     }
@@ -243,6 +258,8 @@ impl<B: Backend> CausalLm<B> {
             Some(head) => head.forward(flat),
             None => flat.matmul(self.embed_tokens.weight.val().transpose()),
         };
-        logits.reshape([batch, seq, self.vocab_size()]).cast(DType::F32)
+        logits
+            .reshape([batch, seq, self.vocab_size()])
+            .cast(DType::F32)
     }
 }

@@ -23,7 +23,11 @@ pub fn inverse_frequencies(config: &ModelConfig) -> Vec<f32> {
         let high_freq_wavelen = old / high;
         for f in &mut inv {
             let wavelen = 2.0 * std::f32::consts::PI / *f;
-            let scaled = if wavelen > low_freq_wavelen { *f / factor } else { *f };
+            let scaled = if wavelen > low_freq_wavelen {
+                *f / factor
+            } else {
+                *f
+            };
             let medium = (high_freq_wavelen..=low_freq_wavelen).contains(&wavelen);
             *f = if medium {
                 let smooth = (old / wavelen - low) / (high - low);
@@ -100,7 +104,11 @@ mod tests {
         let scaled = inverse_frequencies(&config);
         assert_eq!(scaled[0], plain[0], "the fastest rotation is unchanged");
         let last = plain.len() - 1;
-        assert_eq!(scaled[last], plain[last] / 8.0, "the slowest is divided by the factor");
+        assert_eq!(
+            scaled[last],
+            plain[last] / 8.0,
+            "the slowest is divided by the factor"
+        );
         let between = plain
             .iter()
             .zip(&scaled)

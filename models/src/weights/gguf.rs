@@ -25,7 +25,10 @@ impl<'a> GgufWeights<'a> {
                 names.insert(hf, gguf);
             }
         };
-        map("model.embed_tokens.weight".into(), "token_embd.weight".into());
+        map(
+            "model.embed_tokens.weight".into(),
+            "token_embd.weight".into(),
+        );
         map("model.norm.weight".into(), "output_norm.weight".into());
         map("lm_head.weight".into(), "output.weight".into());
         for i in 0..config.num_layers {
@@ -48,7 +51,11 @@ impl<'a> GgufWeights<'a> {
                 map(format!("{hf}.{ours}"), format!("{gg}.{theirs}"));
             }
         }
-        GgufWeights { file, config: config.clone(), names }
+        GgufWeights {
+            file,
+            config: config.clone(),
+            names,
+        }
     }
 }
 
@@ -67,7 +74,10 @@ impl WeightSource for GgufWeights<'_> {
             tensor: format!("{name} (GGUF: none mapped)"),
         })?;
         let tensor = self.file.dequantize(gguf_name).map_err(file_error)?;
-        let mut host = HostTensor { data: tensor.data, shape: tensor.shape };
+        let mut host = HostTensor {
+            data: tensor.data,
+            shape: tensor.shape,
+        };
         // llama.cpp's converter interleaves the two rotary halves of each Q and K head for
         // Llama models (not for Qwen2): undo it so the weights meet rotate-half RoPE.
         if self.config.architecture == Architecture::Llama {
@@ -93,7 +103,12 @@ impl WeightSource for GgufWeights<'_> {
 }
 
 /// Puts rows stored as `[head][pair][2]` back into `[head][half][pair]` order.
-fn unpermute_rows(data: &[f32], shape: &[usize], heads: usize, head_dim: usize) -> Option<Vec<f32>> {
+fn unpermute_rows(
+    data: &[f32],
+    shape: &[usize],
+    heads: usize,
+    head_dim: usize,
+) -> Option<Vec<f32>> {
     let rows = *shape.first()?;
     if rows != heads * head_dim {
         return None;
@@ -127,21 +142,34 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig, LoadError> {
         }
     };
     let key = |name: &str| format!("{arch}.{name}");
-    let u = |name: &str| file.get_u32(&key(name)).map(|v| v as usize).map_err(file_error);
+    let u = |name: &str| {
+        file.get_u32(&key(name))
+            .map(|v| v as usize)
+            .map_err(file_error)
+    };
     let hidden_size = u("embedding_length")?;
     let num_heads = u("attention.head_count")?;
-    let num_kv_heads = match file.opt_u32(&key("attention.head_count_kv")).map_err(file_error)? {
+    let num_kv_heads = match file
+        .opt_u32(&key("attention.head_count_kv"))
+        .map_err(file_error)?
+    {
         Some(n) => n as usize,
         None => num_heads,
     };
-    let head_dim = match file.opt_u32(&key("attention.key_length")).map_err(file_error)? {
+    let head_dim = match file
+        .opt_u32(&key("attention.key_length"))
+        .map_err(file_error)?
+    {
         Some(n) => n as usize,
         None if num_heads > 0 => hidden_size / num_heads,
         None => 0,
     };
     let vocab_size = match file.opt_u32(&key("vocab_size")).map_err(file_error)? {
         Some(n) => n as usize,
-        None => file.get_str_array("tokenizer.ggml.tokens").map_err(file_error)?.len(),
+        None => file
+            .get_str_array("tokenizer.ggml.tokens")
+            .map_err(file_error)?
+            .len(),
     };
     if num_heads == 0 || num_kv_heads == 0 || num_heads % num_kv_heads != 0 || head_dim % 2 != 0 {
         return Err(LoadError::Config(format!(
@@ -151,7 +179,11 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig, LoadError> {
         )));
     }
     let rope_freq_factors = if file.has_tensor("rope_freqs.weight") {
-        Some(file.dequantize("rope_freqs.weight").map_err(file_error)?.data)
+        Some(
+            file.dequantize("rope_freqs.weight")
+                .map_err(file_error)?
+                .data,
+        )
     } else {
         None
     };
@@ -166,10 +198,13 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig, LoadError> {
         num_kv_heads,
         head_dim,
         rms_norm_eps: f64::from(
-            file.get_f32(&key("attention.layer_norm_rms_epsilon")).map_err(file_error)?,
+            file.get_f32(&key("attention.layer_norm_rms_epsilon"))
+                .map_err(file_error)?,
         ),
         rope_theta: f64::from(
-            file.opt_f32(&key("rope.freq_base")).map_err(file_error)?.unwrap_or(10_000.0),
+            file.opt_f32(&key("rope.freq_base"))
+                .map_err(file_error)?
+                .unwrap_or(10_000.0),
         ),
         rope_scaling: None,
         rope_freq_factors,
@@ -177,7 +212,9 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig, LoadError> {
         qkv_bias,
         o_bias: file.has_tensor("blk.0.attn_output.bias"),
         tie_word_embeddings: !file.has_tensor("output.weight"),
-        bos_token_id: file.opt_u32("tokenizer.ggml.bos_token_id").map_err(file_error)?,
+        bos_token_id: file
+            .opt_u32("tokenizer.ggml.bos_token_id")
+            .map_err(file_error)?,
         eos_token_ids: file
             .opt_u32("tokenizer.ggml.eos_token_id")
             .map_err(file_error)?

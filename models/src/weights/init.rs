@@ -20,7 +20,11 @@ impl RandomInit {
     /// Weights with standard deviation `std` (Hugging Face's `initializer_range`, 0.02 for
     /// the Llama family).
     pub fn new(config: &ModelConfig, seed: u64, std: f32) -> Self {
-        RandomInit { config: config.clone(), rng: ChaCha8Rng::seed_from_u64(seed), std }
+        RandomInit {
+            config: config.clone(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            std,
+        }
     }
 
     fn shape_of(&self, name: &str) -> Option<Vec<usize>> {

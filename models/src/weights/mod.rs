@@ -80,7 +80,12 @@ impl fmt::Display for LoadError {
             LoadError::Missing { source, tensor } => {
                 write!(f, "{source}: no tensor `{tensor}`, which the model needs")
             }
-            LoadError::Shape { source, tensor, expected, found } => write!(
+            LoadError::Shape {
+                source,
+                tensor,
+                expected,
+                found,
+            } => write!(
                 f,
                 "{source}: tensor `{tensor}` has shape {found:?}, but the config implies {expected:?}"
             ),
@@ -118,8 +123,13 @@ pub fn load_gguf<B: Backend>(
 /// A model of the given shape with seeded random weights (standard deviation 0.02, unit
 /// norms, zero biases), in f32: the same seed gives the same weights on every backend.
 pub fn init_random<B: Backend>(config: &ModelConfig, seed: u64, device: &B::Device) -> CausalLm<B> {
-    build(config, &mut RandomInit::new(config, seed, 0.02), device, DType::F32)
-        .expect("a random initialisation has every tensor the config implies")
+    build(
+        config,
+        &mut RandomInit::new(config, seed, 0.02),
+        device,
+        DType::F32,
+    )
+    .expect("a random initialisation has every tensor the config implies")
 }
 
 /// Builds the model from a source, converting every weight to `dtype` on `device`.
@@ -129,8 +139,16 @@ pub fn build<B: Backend>(
     device: &B::Device,
     dtype: DType,
 ) -> Result<CausalLm<B>, LoadError> {
-    let mut loader = Loader { source, device, dtype };
-    let (d, hd, f) = (config.hidden_size, config.head_dim, config.intermediate_size);
+    let mut loader = Loader {
+        source,
+        device,
+        dtype,
+    };
+    let (d, hd, f) = (
+        config.hidden_size,
+        config.head_dim,
+        config.intermediate_size,
+    );
     let (q_out, kv_out) = (config.num_heads * hd, config.num_kv_heads * hd);
 
     let embed = loader.tensor::<2>("model.embed_tokens.weight", [config.vocab_size, d], false)?;
@@ -149,8 +167,11 @@ pub fn build<B: Backend>(
                 num_kv_heads: config.num_kv_heads,
                 head_dim: hd,
             },
-            post_attention_layernorm: loader
-                .norm(&format!("{p}.post_attention_layernorm.weight"), d, config)?,
+            post_attention_layernorm: loader.norm(
+                &format!("{p}.post_attention_layernorm.weight"),
+                d,
+                config,
+            )?,
             mlp: Mlp {
                 gate_proj: loader.linear(&format!("{p}.mlp.gate_proj"), d, f, false)?,
                 up_proj: loader.linear(&format!("{p}.mlp.up_proj"), d, f, false)?,
@@ -164,7 +185,15 @@ pub fn build<B: Backend>(
     } else {
         Some(loader.linear("lm_head", d, config.vocab_size, false)?)
     };
-    Ok(CausalLm::assemble(config, Embedding { weight: Param::from_tensor(embed) }, layers, norm, lm_head))
+    Ok(CausalLm::assemble(
+        config,
+        Embedding {
+            weight: Param::from_tensor(embed),
+        },
+        layers,
+        norm,
+        lm_head,
+    ))
 }
 
 struct Loader<'a, B: Backend> {
@@ -183,7 +212,10 @@ impl<B: Backend> Loader<'_, B> {
         transpose: bool,
     ) -> Result<Tensor<B, D>, LoadError> {
         if !self.source.contains(name) {
-            return Err(LoadError::Missing { source: self.source.describe(), tensor: name.into() });
+            return Err(LoadError::Missing {
+                source: self.source.describe(),
+                tensor: name.into(),
+            });
         }
         let host = self.source.read(name)?;
         if host.shape != shape {
@@ -209,7 +241,11 @@ impl<B: Backend> Loader<'_, B> {
             (host.data, shape)
         };
         let tensor = Tensor::<B, D>::from_data(TensorData::new(data, shape), self.device);
-        Ok(if self.dtype == DType::F32 { tensor } else { tensor.cast(self.dtype) })
+        Ok(if self.dtype == DType::F32 {
+            tensor
+        } else {
+            tensor.cast(self.dtype)
+        })
     }
 
     fn linear(
@@ -221,14 +257,26 @@ impl<B: Backend> Loader<'_, B> {
     ) -> Result<Linear<B>, LoadError> {
         let weight = self.tensor::<2>(&format!("{prefix}.weight"), [d_out, d_in], true)?;
         let bias = if bias {
-            Some(Param::from_tensor(self.tensor::<1>(&format!("{prefix}.bias"), [d_out], false)?))
+            Some(Param::from_tensor(self.tensor::<1>(
+                &format!("{prefix}.bias"),
+                [d_out],
+                false,
+            )?))
         } else {
             None
         };
-        Ok(Linear { weight: Param::from_tensor(weight), bias })
+        Ok(Linear {
+            weight: Param::from_tensor(weight),
+            bias,
+        })
     }
 
-    fn norm(&mut self, name: &str, width: usize, config: &ModelConfig) -> Result<RmsNorm<B>, LoadError> {
+    fn norm(
+        &mut self,
+        name: &str,
+        width: usize,
+        config: &ModelConfig,
+    ) -> Result<RmsNorm<B>, LoadError> {
         Ok(RmsNorm {
             weight: Param::from_tensor(self.tensor::<1>(name, [width], false)?),
             eps: config.rms_norm_eps,

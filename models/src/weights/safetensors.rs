@@ -44,7 +44,14 @@ impl HfDirectory {
                     .to_string(),
             });
         };
-        Ok((config, HfDirectory { dir: dir.to_path_buf(), index, loaded: None }))
+        Ok((
+            config,
+            HfDirectory {
+                dir: dir.to_path_buf(),
+                index,
+                loaded: None,
+            },
+        ))
     }
 }
 
@@ -58,15 +65,25 @@ impl WeightSource for HfDirectory {
     }
 
     fn read(&mut self, name: &str) -> Result<HostTensor, LoadError> {
-        let shard = self.index.get(name).cloned().ok_or_else(|| LoadError::Missing {
-            source: self.describe(),
-            tensor: name.to_string(),
-        })?;
+        let shard = self
+            .index
+            .get(name)
+            .cloned()
+            .ok_or_else(|| LoadError::Missing {
+                source: self.describe(),
+                tensor: name.to_string(),
+            })?;
         let path = self.dir.join(&shard);
-        if self.loaded.as_ref().is_none_or(|(loaded, _)| *loaded != shard) {
+        if self
+            .loaded
+            .as_ref()
+            .is_none_or(|(loaded, _)| *loaded != shard)
+        {
             self.loaded = Some((shard.clone(), read(&path)?));
         }
-        let Some((_, bytes)) = &self.loaded else { unreachable!("loaded just above") };
+        let Some((_, bytes)) = &self.loaded else {
+            unreachable!("loaded just above")
+        };
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| file_error(&path, e))?;
         let view = tensors.tensor(name).map_err(|_| LoadError::File {
             path: path.display().to_string(),
@@ -74,9 +91,18 @@ impl WeightSource for HfDirectory {
         })?;
         let raw = view.data();
         let data: Vec<f32> = match view.dtype() {
-            Dtype::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-            Dtype::BF16 => raw.chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-            Dtype::F16 => raw.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            Dtype::F32 => raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::BF16 => raw
+                .chunks_exact(2)
+                .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::F16 => raw
+                .chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
             other => {
                 return Err(LoadError::File {
                     path: path.display().to_string(),
@@ -86,7 +112,10 @@ impl WeightSource for HfDirectory {
                 });
             }
         };
-        Ok(HostTensor { data, shape: view.shape().to_vec() })
+        Ok(HostTensor {
+            data,
+            shape: view.shape().to_vec(),
+        })
     }
 }
 
@@ -98,16 +127,25 @@ fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
 }
 
 fn file_error(path: &Path, error: impl std::fmt::Display) -> LoadError {
-    LoadError::File { path: path.display().to_string(), message: error.to_string() }
+    LoadError::File {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    }
 }
 
 fn read_index(path: &Path) -> Result<BTreeMap<String, String>, LoadError> {
     let text = String::from_utf8(read(path)?).map_err(|e| file_error(path, e))?;
     let json: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| file_error(path, format!("not valid JSON (line {}): {e}", e.line())))?;
-    let map = json.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| {
-        file_error(path, "expected an object `weight_map` from tensor names to shard files")
-    })?;
+    let map = json
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| {
+            file_error(
+                path,
+                "expected an object `weight_map` from tensor names to shard files",
+            )
+        })?;
     map.iter()
         .map(|(name, shard)| match shard.as_str() {
             Some(shard) if !shard.contains('/') && !shard.contains('\\') => {
