@@ -85,18 +85,31 @@ pub(crate) struct SimulateArgs {
     pub(crate) truth: Option<PathBuf>,
 }
 
-fn fail(message: impl std::fmt::Display) -> Outcome {
+pub(crate) fn fail(message: impl std::fmt::Display) -> Outcome {
     eprintln!("error: {message}");
     Outcome::Diagnostics
 }
 
-fn usage(message: impl std::fmt::Display) -> Outcome {
+pub(crate) fn usage(message: impl std::fmt::Display) -> Outcome {
     eprintln!("error: {message}");
     Outcome::Usage
 }
 
+/// Reads `--device`: cpu, cuda or cuda:N.
+pub(crate) fn parse_device(text: &str) -> Result<Device, String> {
+    match text {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => Ok(Device::Cuda(0)),
+        other => other
+            .strip_prefix("cuda:")
+            .and_then(|i| i.parse().ok())
+            .map(Device::Cuda)
+            .ok_or_else(|| format!("expected --device cpu, cuda or cuda:N, found `{other}`")),
+    }
+}
+
 /// Sizes rayon's pool, which burn's CPU backend and the IRT library share.
-fn set_threads(threads: Option<usize>) -> Result<(), String> {
+pub(crate) fn set_threads(threads: Option<usize>) -> Result<(), String> {
     match threads {
         Some(0) => Err("--threads must be at least 1".into()),
         Some(n) => rayon::ThreadPoolBuilder::new()
@@ -121,17 +134,9 @@ pub(crate) fn fit(command: &FitArgs) -> Outcome {
             command.model, command.method, command.format
         ));
     };
-    let device = match command.device.as_str() {
-        "cpu" => Device::Cpu,
-        "cuda" => Device::Cuda(0),
-        other => match other.strip_prefix("cuda:").and_then(|i| i.parse().ok()) {
-            Some(index) => Device::Cuda(index),
-            None => {
-                return usage(format!(
-                    "expected --device cpu, cuda or cuda:N, found `{other}`"
-                ));
-            }
-        },
+    let device = match parse_device(&command.device) {
+        Ok(device) => device,
+        Err(message) => return usage(message),
     };
     if let Err(error) = set_threads(command.threads) {
         return usage(error);

@@ -7,6 +7,7 @@ mod commands;
 mod engine_commands;
 mod irt_commands;
 mod machine;
+mod model_commands;
 mod places;
 mod progress;
 mod render;
@@ -149,6 +150,8 @@ enum Command {
     /// Item response theory outside a spec: fit a response file, or simulate one.
     #[command(subcommand)]
     Irt(IrtCommand),
+    /// Greedy continuations from a model (Hugging Face directory or GGUF file), outside a spec.
+    Generate(model_commands::GenerateArgs),
 }
 
 /// `rung irt ...`.
@@ -260,6 +263,7 @@ pub fn main(registry: Registry) -> ExitCode {
         Command::Gc { max_size, places } => engine_commands::gc(max_size, &places),
         Command::Verify { places } => engine_commands::verify(&places),
         Command::Irt(command) => irt(command),
+        Command::Generate(args) => model_commands::generate(&args),
     };
     ExitCode::from(outcome as u8)
 }

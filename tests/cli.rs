@@ -196,3 +196,60 @@ fn version_names_the_backends() {
         run.stdout
     );
 }
+
+/// SmolLM2-135M-Instruct's GGUF, as `scripts/fetch-smollm2.sh` fetches and caches it.
+fn smollm2() -> String {
+    let script = root().join("scripts/fetch-smollm2.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn generate_continues_a_chat_prompt_with_a_gguf_model() {
+    let model = smollm2();
+    let run = rung(
+        &root(),
+        &[
+            "generate",
+            &model,
+            "--chat",
+            "What is the capital of France?",
+            "--max-new-tokens",
+            "16",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "The capital of France is Paris.\n");
+    assert!(run.stderr.contains("30 layers"), "{}", run.stderr);
+}
+
+#[test]
+fn generate_names_what_is_wrong_with_a_model() {
+    let dir = scratch(
+        "bad-model",
+        &[(
+            "config.json",
+            r#"{"architectures": ["MistralForCausalLM"], "model_type": "mistral"}"#,
+        )],
+    );
+    let run = rung(&dir, &["generate", ".", "hello"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("config.json: unsupported architecture"),
+        "{}",
+        run.stderr
+    );
+    let run = rung(&dir, &["generate", "missing.gguf", "hello"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("missing.gguf"), "{}", run.stderr);
+    let run = rung(&dir, &["generate", ".", "hello", "--dtype", "f8"]);
+    assert_eq!(run.code, 2);
+}
