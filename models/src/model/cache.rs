@@ -17,8 +17,10 @@ pub struct KvCache<B: Backend> {
 /// What a forward pass over new tokens needs besides the tokens: rotary tables and the mask.
 #[derive(Debug)]
 pub(crate) struct Frame<B: Backend> {
-    pub(crate) cos: Tensor<B, 4>,
-    pub(crate) sin: Tensor<B, 4>,
+    /// Rotary cosines and sines for the query heads, `[batch, heads, new, head_dim]`.
+    pub(crate) q_rope: (Tensor<B, 4>, Tensor<B, 4>),
+    /// The same for the key heads, `[batch, kv_heads, new, head_dim]`.
+    pub(crate) k_rope: (Tensor<B, 4>, Tensor<B, 4>),
     /// `[batch, 1, new, past + new]`, true where attention is not allowed.
     pub(crate) mask: Tensor<B, 4, Bool>,
     /// Cache slots the new tokens occupy.
@@ -60,11 +62,13 @@ impl<B: Backend> KvCache<B> {
     /// Registers `new` tokens per row (`real[row][i]` false for padding) and returns the frame
     /// the forward pass over them needs. Real tokens get consecutive positions from 0 in each
     /// row, as Hugging Face derives them from the attention mask; padding attends only to
-    /// itself, so no row of the softmax is empty.
+    /// itself, so no row of the softmax is empty. The rotary tables are laid out per head
+    /// (`heads` query and `kv_heads` key heads), so every layer multiplies contiguous tensors.
     pub(crate) fn advance(
         &mut self,
         real: &[Vec<bool>],
         inv_freq: &[f32],
+        (heads, kv_heads): (usize, usize),
         device: &B::Device,
         dtype: DType,
     ) -> Result<Frame<B>, String> {
@@ -108,10 +112,11 @@ impl<B: Backend> KvCache<B> {
         self.len = total;
         let (cos, sin) = super::rope::tables::<B>(inv_freq, &positions, device);
         let (cos, sin) = (cos.cast(dtype), sin.cast(dtype));
+        let per_head = |n: usize| (cos.clone().repeat_dim(1, n), sin.clone().repeat_dim(1, n));
         let mask = Tensor::from_data(TensorData::new(mask, [real.len(), 1, new, total]), device);
         Ok(Frame {
-            cos,
-            sin,
+            q_rope: per_head(heads),
+            k_rope: per_head(kv_heads),
             mask,
             start,
         })

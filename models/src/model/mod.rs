@@ -82,8 +82,8 @@ impl<B: Backend> Attention<B> {
         let q = heads(project(&self.q_proj, x.clone()), self.num_heads);
         let k = heads(project(&self.k_proj, x.clone()), self.num_kv_heads);
         let v = heads(project(&self.v_proj, x), self.num_kv_heads);
-        let q = rope::apply(q, &frame.cos, &frame.sin);
-        let k = rope::apply(k, &frame.cos, &frame.sin);
+        let q = rope::apply(q, &frame.q_rope.0, &frame.q_rope.1);
+        let k = rope::apply(k, &frame.k_rope.0, &frame.k_rope.1);
         let (k, v) = match cache {
             Some((cache, layer)) => cache.append(layer, frame.start, k, v),
             None => (k, v),
@@ -195,6 +195,13 @@ impl<B: Backend> CausalLm<B> {
         self.embed_tokens.weight.val().dtype()
     }
 
+    /// Query and key/value heads per layer.
+    fn heads(&self) -> (usize, usize) {
+        self.layers.first().map_or((1, 1), |l| {
+            (l.self_attn.num_heads, l.self_attn.num_kv_heads)
+        })
+    }
+
     /// Rows of the output projection.
     pub fn vocab_size(&self) -> usize {
         self.embed_tokens.weight.val().dims()[0]
@@ -215,6 +222,7 @@ impl<B: Backend> CausalLm<B> {
             .advance(
                 &vec![vec![true; seq]; batch],
                 &self.inv_freq,
+                self.heads(),
                 &tokens.device(),
                 self.dtype(),
             )
@@ -230,7 +238,13 @@ impl<B: Backend> CausalLm<B> {
         real: &[Vec<bool>],
         cache: &mut KvCache<B>,
     ) -> Result<Tensor<B, 3>, String> {
-        let frame = cache.advance(real, &self.inv_freq, &tokens.device(), self.dtype())?;
+        let frame = cache.advance(
+            real,
+            &self.inv_freq,
+            self.heads(),
+            &tokens.device(),
+            self.dtype(),
+        )?;
         Ok(self.run(tokens, &frame, Some(cache)))
     }
 
