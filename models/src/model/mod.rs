@@ -11,7 +11,7 @@ use burn::module::Param;
 use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
 use burn::tensor::DType;
-use burn::tensor::activation::silu;
+use burn::tensor::activation::{silu, softmax};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
@@ -28,6 +28,11 @@ fn project<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     let features = out.dims()[1];
     out.reshape([batch, seq, features])
 }
+
+/// Up to this many new tokens per row (decoding), attention is computed as two matrix products
+/// around a softmax; longer inputs (prefill, scoring, training) use burn's attention kernel,
+/// whose memory stays bounded.
+const FEW_QUERIES: usize = 8;
 
 /// RMSNorm as transformers computes it: in f32, scaled by the weight in the model's dtype.
 #[derive(Module, Debug)]
@@ -93,13 +98,19 @@ impl<B: Backend> Attention<B> {
         let group = self.num_heads / self.num_kv_heads;
         let keys = k.dims()[2];
         let q = q.reshape([batch, self.num_kv_heads, group * seq, self.head_dim]);
-        let mask = Tensor::cat(vec![frame.mask.clone(); group], 2).expand([
-            batch,
-            self.num_kv_heads,
-            group * seq,
-            keys,
-        ]);
-        let out = attention(q, k, v, Some(mask), None, AttentionModuleOptions::default());
+        let mask = Tensor::cat(vec![frame.mask.clone(); group], 2);
+        let out = if seq <= FEW_QUERIES {
+            // Decoding: two small matrix products around a softmax beat the attention kernel.
+            let scale = (self.head_dim as f64).sqrt().recip();
+            let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
+            let scores = scores.mask_fill(mask, f32::NEG_INFINITY);
+            softmax(scores.cast(DType::F32), 3)
+                .cast(v.dtype())
+                .matmul(v)
+        } else {
+            let mask = mask.expand([batch, self.num_kv_heads, group * seq, keys]);
+            attention(q, k, v, Some(mask), None, AttentionModuleOptions::default())
+        };
         let out = out
             .reshape([batch, self.num_heads, seq, self.head_dim])
             .swap_dims(1, 2)
