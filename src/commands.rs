@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use rung_engine::Catalog;
 use rung_lang::{Sources, check_file, format};
 
+use rung_stdlib::ops::Device;
+
 use crate::render;
 
 /// How a command ended: the process exit code.
@@ -122,5 +124,42 @@ pub(crate) fn help(catalog: &Catalog, topic: Option<&str>) -> Outcome {
             eprintln!("help: `rung help` lists the operations, kinds, enums and record types");
             Outcome::Usage
         }
+    }
+}
+
+/// Reports an error of the work (exit status 1).
+pub(crate) fn fail(message: impl std::fmt::Display) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome::Diagnostics
+}
+
+/// Reports a wrong command line (exit status 2).
+pub(crate) fn usage(message: impl std::fmt::Display) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome::Usage
+}
+
+/// Reads `--device`: cpu, cuda or cuda:N.
+pub(crate) fn parse_device(text: &str) -> Result<Device, String> {
+    match text {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => Ok(Device::Cuda(0)),
+        other => other
+            .strip_prefix("cuda:")
+            .and_then(|i| i.parse().ok())
+            .map(Device::Cuda)
+            .ok_or_else(|| format!("expected --device cpu, cuda or cuda:N, found `{other}`")),
+    }
+}
+
+/// Sizes rayon's pool, which burn's CPU backend and the libraries share.
+pub(crate) fn set_threads(threads: Option<usize>) -> Result<(), String> {
+    match threads {
+        Some(0) => Err("--threads must be at least 1".into()),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
     }
 }

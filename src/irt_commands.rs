@@ -11,9 +11,9 @@ use rung_irt::files::{write_abilities_csv, write_items_csv};
 use rung_irt::load::{Format, LoadOptions, load};
 use rung_irt::simulate::Design;
 use rung_irt::{FitOptions, Method, Model};
-use rung_stdlib::ops::{Device, fit_matrix};
+use rung_stdlib::ops::fit_matrix;
 
-use crate::commands::Outcome;
+use crate::commands::{Outcome, fail, parse_device, set_threads, usage};
 
 /// What `rung irt fit` is asked to do.
 #[derive(Debug, clap::Args)]
@@ -83,41 +83,6 @@ pub(crate) struct SimulateArgs {
     /// Also write the true item parameters here: item,difficulty,discrimination.
     #[arg(long, value_name = "FILE")]
     pub(crate) truth: Option<PathBuf>,
-}
-
-pub(crate) fn fail(message: impl std::fmt::Display) -> Outcome {
-    eprintln!("error: {message}");
-    Outcome::Diagnostics
-}
-
-pub(crate) fn usage(message: impl std::fmt::Display) -> Outcome {
-    eprintln!("error: {message}");
-    Outcome::Usage
-}
-
-/// Reads `--device`: cpu, cuda or cuda:N.
-pub(crate) fn parse_device(text: &str) -> Result<Device, String> {
-    match text {
-        "cpu" => Ok(Device::Cpu),
-        "cuda" => Ok(Device::Cuda(0)),
-        other => other
-            .strip_prefix("cuda:")
-            .and_then(|i| i.parse().ok())
-            .map(Device::Cuda)
-            .ok_or_else(|| format!("expected --device cpu, cuda or cuda:N, found `{other}`")),
-    }
-}
-
-/// Sizes rayon's pool, which burn's CPU backend and the IRT library share.
-pub(crate) fn set_threads(threads: Option<usize>) -> Result<(), String> {
-    match threads {
-        Some(0) => Err("--threads must be at least 1".into()),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| e.to_string()),
-        None => Ok(()),
-    }
 }
 
 /// `rung irt fit`: loads a response file, fits, writes the items table (and abilities, and a JSON

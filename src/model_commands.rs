@@ -11,8 +11,7 @@ use rung_models::{GenerateOptions, LanguageModel};
 use rung_stdlib::backend::{Cpu, CpuDevice};
 use rung_stdlib::ops::Device;
 
-use crate::commands::Outcome;
-use crate::irt_commands::{fail, parse_device, set_threads, usage};
+use crate::commands::{Outcome, fail, parse_device, set_threads, usage};
 
 /// What `rung generate` is asked to do.
 #[derive(Debug, clap::Args)]
