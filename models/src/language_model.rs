@@ -146,6 +146,39 @@ impl<B: Backend> LanguageModel<B> {
         }
     }
 
+    /// Writes the model as a Hugging Face directory: `config.json`, `model.safetensors` (in the
+    /// dtype the weights are held in), `tokenizer.json` and `tokenizer_config.json` with the chat
+    /// template, so that transformers and [`LanguageModel::load`] read it back.
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        let io = |path: &Path, error: std::io::Error| {
+            ModelError::Load(LoadError::File {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            })
+        };
+        if self.config.rope_freq_factors.is_some() {
+            return Err(ModelError::Load(LoadError::Config(format!(
+                "{}: the rotary frequencies carry per-frequency factors (GGUF `rope_freqs.weight`), \
+                 which config.json cannot express; save the model from its Hugging Face directory",
+                self.source.display()
+            ))));
+        }
+        std::fs::create_dir_all(dir).map_err(|error| io(dir, error))?;
+        let mut config = self.config.to_hf_json();
+        config["torch_dtype"] = match self.model.dtype() {
+            DType::BF16 => "bfloat16",
+            DType::F16 => "float16",
+            _ => "float32",
+        }
+        .into();
+        let config_path = dir.join("config.json");
+        std::fs::write(&config_path, format!("{config:#}\n")).map_err(|error| io(&config_path, error))?;
+        weights::save_safetensors(&self.model, &dir.join("model.safetensors"))?;
+        self.tokenizer
+            .save_hf(dir, self.chat_template.as_ref().map(ChatTemplate::source))?;
+        Ok(())
+    }
+
     /// The conversation rendered with the chat template, ending with the assistant's turn.
     pub fn chat_prompt(&self, messages: &[Message]) -> Result<String, ModelError> {
         let template = self

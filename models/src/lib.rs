@@ -19,4 +19,7 @@ pub use generate::{Completion, Finish, GenerateOptions};
 pub use language_model::{LanguageModel, ModelError};
 pub use model::{CausalLm, KvCache};
 pub use score::{Loglikelihood, Request};
-pub use weights::{LoadError, WeightSource, init_random, load_gguf, load_hf_dir};
+pub use weights::{
+    HfParam, LoadError, WeightSource, hf_params, init_random, load_gguf, load_hf_dir,
+    save_safetensors,
+};

@@ -256,6 +256,40 @@ impl Tokenizer {
     }
 }
 
+impl Tokenizer {
+    /// Writes the tokenizer as a Hugging Face directory reads it: `tokenizer.json` (the whole
+    /// pipeline) and `tokenizer_config.json` (the special tokens, and `chat_template` when
+    /// given), so that [`Tokenizer::from_hf_dir`] and transformers load it back.
+    pub fn save_hf(&self, dir: &Path, chat_template: Option<&str>) -> Result<(), TokenizerError> {
+        let tokenizer_path = dir.join("tokenizer.json");
+        self.inner
+            .save(&tokenizer_path, false)
+            .map_err(|error| TokenizerError::Invalid {
+                path: tokenizer_path,
+                message: format!("cannot write it: {error}"),
+            })?;
+        let mut config = serde_json::json!({
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "add_bos_token": self.adds_bos,
+            "bos_token": self.bos.as_ref().map(|s| s.text.clone()),
+            "eos_token": self.eos.as_ref().map(|s| s.text.clone()),
+            "pad_token": self.pad.as_ref().map(|s| s.text.clone()),
+        });
+        if let Some(template) = chat_template {
+            config["chat_template"] = template.into();
+        }
+        let config_path = dir.join("tokenizer_config.json");
+        let text = serde_json::to_string_pretty(&config).map_err(|error| TokenizerError::Invalid {
+            path: config_path.clone(),
+            message: error.to_string(),
+        })?;
+        std::fs::write(&config_path, text).map_err(|source| TokenizerError::Io {
+            path: config_path,
+            source,
+        })
+    }
+}
+
 impl fmt::Debug for Tokenizer {
     /// The special tokens and sizes; not the vocabulary.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,6 +1,7 @@
 //! The key/value cache of batched decoding, with the bookkeeping for left padding.
 
 use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{DType, TensorData};
 
 /// Keys and values of every layer for a batch of rows, preallocated to a capacity, plus which
@@ -15,8 +16,8 @@ pub struct KvCache<B: Backend> {
 }
 
 /// What a forward pass over new tokens needs besides the tokens: rotary tables and the mask.
-#[derive(Debug)]
-pub(crate) struct Frame<B: Backend> {
+#[derive(Clone, Debug)]
+pub struct Frame<B: Backend> {
     /// Rotary cosines and sines for the query heads, `[batch, heads, new, head_dim]`.
     pub(crate) q_rope: (Tensor<B, 4>, Tensor<B, 4>),
     /// The same for the key heads, `[batch, kv_heads, new, head_dim]`.
@@ -25,6 +26,22 @@ pub(crate) struct Frame<B: Backend> {
     pub(crate) mask: Tensor<B, 4, Bool>,
     /// Cache slots the new tokens occupy.
     pub(crate) start: usize,
+}
+
+impl<B: AutodiffBackend> Frame<B> {
+    /// The same frame on an autodiff backend (as constants), from one built on its inner
+    /// backend.
+    pub fn from_inner(frame: Frame<B::InnerBackend>) -> Self {
+        let lift = |(cos, sin): (Tensor<B::InnerBackend, 4>, Tensor<B::InnerBackend, 4>)| {
+            (Tensor::from_inner(cos), Tensor::from_inner(sin))
+        };
+        Frame {
+            q_rope: lift(frame.q_rope),
+            k_rope: lift(frame.k_rope),
+            mask: Tensor::from_inner(frame.mask),
+            start: frame.start,
+        }
+    }
 }
 
 impl<B: Backend> KvCache<B> {

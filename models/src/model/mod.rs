@@ -15,8 +15,7 @@ use burn::tensor::activation::{silu, softmax};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
-pub(crate) use cache::Frame;
-pub use cache::KvCache;
+pub use cache::{Frame, KvCache};
 
 use crate::config::ModelConfig;
 
@@ -151,7 +150,13 @@ pub struct DecoderLayer<B: Backend> {
 }
 
 impl<B: Backend> DecoderLayer<B> {
-    fn forward(
+    /// The layer over `[batch, seq, hidden]` without a cache, positions and mask from `frame`
+    /// (see [`CausalLm::causal_frame`]): what training runs layer by layer.
+    pub fn forward(&self, x: Tensor<B, 3>, frame: &Frame<B>) -> Tensor<B, 3> {
+        self.forward_cached(x, frame, None)
+    }
+
+    fn forward_cached(
         &self,
         x: Tensor<B, 3>,
         frame: &Frame<B>,
@@ -228,17 +233,27 @@ impl<B: Backend> CausalLm<B> {
     /// The final hidden states `[batch, seq, hidden]` for unpadded rows at positions `0..seq`.
     pub fn hidden(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 3> {
         let [batch, seq] = tokens.dims();
-        let mut cache = KvCache::new(batch, seq, 0);
-        let frame = cache
+        let frame = self.causal_frame(batch, seq);
+        self.run(tokens, &frame, None)
+    }
+
+    /// Rotary tables and the causal mask for `batch` unpadded (or right-padded) rows of `seq`
+    /// tokens at positions `0..seq`, for running the layers one at a time.
+    pub fn causal_frame(&self, batch: usize, seq: usize) -> Frame<B> {
+        KvCache::new(batch, seq, 0)
             .advance(
                 &vec![vec![true; seq]; batch],
                 &self.inv_freq,
                 self.heads(),
-                &tokens.device(),
+                &self.device(),
                 self.dtype(),
             )
-            .expect("a fresh cache sized to the input takes it");
-        self.run(tokens, &frame, None)
+            .expect("a fresh cache sized to the input takes it")
+    }
+
+    /// The token embeddings `[batch, seq, hidden]`: the input of the first layer.
+    pub fn embed(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        self.embed_tokens.forward(tokens)
     }
 
     /// Feeds new tokens `[batch, new]` through the model with a cache, `real[row][i]` false
@@ -265,10 +280,10 @@ impl<B: Backend> CausalLm<B> {
         frame: &Frame<B>,
         mut cache: Option<&mut KvCache<B>>,
     ) -> Tensor<B, 3> {
-        let mut x = self.embed_tokens.forward(tokens);
+        let mut x = self.embed(tokens);
         for (index, layer) in self.layers.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| (c, index));
-            x = layer.forward(x, frame, layer_cache);
+            x = layer.forward_cached(x, frame, layer_cache);
         }
         self.norm.forward(x)
     }
@@ -276,15 +291,18 @@ impl<B: Backend> CausalLm<B> {
     /// Projects hidden states `[batch, seq, hidden]` onto the vocabulary, in f32.
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         let [batch, seq, width] = hidden.dims();
+        self.vocab_logits(hidden.reshape([batch * seq, width]))
+            .reshape([batch, seq, self.vocab_size()])
+    }
+
+    /// Projects rows of final hidden states `[rows, hidden]` onto the vocabulary, in f32.
+    pub fn vocab_logits(&self, rows: Tensor<B, 2>) -> Tensor<B, 2> {
         // Two-dimensional, so the tied head multiplies the transposed embedding in place
         // (a rank-3 view of it would be copied on every call).
-        let flat = hidden.reshape([batch * seq, width]);
         let logits = match &self.lm_head {
-            Some(head) => head.forward(flat),
-            None => flat.matmul(self.embed_tokens.weight.val().transpose()),
+            Some(head) => head.forward(rows),
+            None => rows.matmul(self.embed_tokens.weight.val().transpose()),
         };
-        logits
-            .reshape([batch, seq, self.vocab_size()])
-            .cast(DType::F32)
+        logits.cast(DType::F32)
     }
 }

@@ -4,6 +4,7 @@
 mod gguf;
 mod init;
 mod safetensors;
+mod save;
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use burn::tensor::{DType, TensorData};
 pub use gguf::{GgufWeights, config_from_gguf};
 pub use init::RandomInit;
 pub use safetensors::HfDirectory;
+pub use save::{HfParam, hf_params, save_safetensors};
 
 use crate::config::ModelConfig;
 use crate::gguf::{GgufError, GgufFile};
