@@ -172,7 +172,8 @@ impl<B: Backend> LanguageModel<B> {
         }
         .into();
         let config_path = dir.join("config.json");
-        std::fs::write(&config_path, format!("{config:#}\n")).map_err(|error| io(&config_path, error))?;
+        std::fs::write(&config_path, format!("{config:#}\n"))
+            .map_err(|error| io(&config_path, error))?;
         weights::save_safetensors(&self.model, &dir.join("model.safetensors"))?;
         self.tokenizer
             .save_hf(dir, self.chat_template.as_ref().map(ChatTemplate::source))?;

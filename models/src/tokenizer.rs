@@ -10,7 +10,9 @@
 //! - [`Tokenizer::from_gguf`]: the byte-level BPE a GGUF file describes (`tokenizer.ggml.*`),
 //!   split the way the model's own tokenizer splits (see `from_gguf.rs`), so that a GGUF model
 //!   is usable without its Hugging Face repository.
+//! - [`Tokenizer::characters`]: one token per character, with ChatML markup, for tiny models.
 
+pub mod characters;
 mod from_gguf;
 
 use std::fmt;
@@ -141,6 +143,13 @@ impl Tokenizer {
     /// `eot_token_id` and `eom_token_id` when present: llama.cpp stops generation at all three.
     pub fn from_gguf(file: &GgufFile) -> Result<Self, TokenizerError> {
         from_gguf::build(file)
+    }
+
+    /// A character-level tokenizer over `alphabet` with ChatML markup (see
+    /// [`characters`]): ids 0-3 are `<pad>`, `<|im_start|>`, `<|im_end|>` (the EOS) and
+    /// `<unk>`, then each distinct character of `alphabet` in order.
+    pub fn characters(alphabet: &str) -> Result<Self, TokenizerError> {
+        characters::build(alphabet)
     }
 
     fn new(
@@ -279,10 +288,11 @@ impl Tokenizer {
             config["chat_template"] = template.into();
         }
         let config_path = dir.join("tokenizer_config.json");
-        let text = serde_json::to_string_pretty(&config).map_err(|error| TokenizerError::Invalid {
-            path: config_path.clone(),
-            message: error.to_string(),
-        })?;
+        let text =
+            serde_json::to_string_pretty(&config).map_err(|error| TokenizerError::Invalid {
+                path: config_path.clone(),
+                message: error.to_string(),
+            })?;
         std::fs::write(&config_path, text).map_err(|source| TokenizerError::Io {
             path: config_path,
             source,

@@ -46,7 +46,10 @@ fn round_trip(fixture: &str, dtype: DType) {
         "the same tensor names"
     );
     for (name, value) in &original {
-        assert!(saved[name] == *value, "`{name}` differs after the round trip");
+        assert!(
+            saved[name] == *value,
+            "`{name}` differs after the round trip"
+        );
     }
 }
 
@@ -117,7 +120,9 @@ fn smollm2_saved_as_a_directory_loads_back_and_answers_the_same() {
         dir.tokenizer.encode(text, true).expect("encodes"),
         gguf.tokenizer.encode(text, true).expect("encodes")
     );
-    let messages = [rung_models::chat::Message::user("What is the capital of France?")];
+    let messages = [rung_models::chat::Message::user(
+        "What is the capital of France?",
+    )];
     let prompt = gguf.chat_prompt(&messages).expect("a template");
     assert_eq!(dir.chat_prompt(&messages).expect("a template"), prompt);
     let options = GenerateOptions {

@@ -584,3 +584,30 @@ fn gguf_tokenizer_errors_name_the_problem() {
         &["no metadata key `tokenizer.ggml.model`", "tensors.gguf"],
     );
 }
+
+#[test]
+fn a_character_tokenizer_has_one_token_per_character_and_chatml_markup() {
+    use rung_models::tokenizer::characters::{CHATML, IM_END};
+    let tokenizer =
+        rung_models::tokenizer::Tokenizer::characters("0123456789+= \n").expect("builds");
+    assert_eq!(tokenizer.vocab_size(), 4 + 14);
+    let ids = tokenizer.encode("12+3=15", true).expect("encodes");
+    assert_eq!(ids, vec![5, 6, 14, 7, 15, 5, 9]);
+    assert_eq!(tokenizer.decode(&ids, true).expect("decodes"), "12+3=15");
+    let marked = tokenizer
+        .encode("<|im_start|>user\n7<|im_end|>", false)
+        .expect("encodes");
+    assert_eq!(marked.first(), Some(&1));
+    assert_eq!(marked.last(), Some(&2));
+    assert_eq!(
+        tokenizer.encode("x", false).expect("encodes"),
+        vec![3],
+        "unknown"
+    );
+    assert_eq!(tokenizer.eos_ids(), &[2]);
+    assert_eq!(
+        (tokenizer.pad_id(), tokenizer.eos_token()),
+        (Some(0), Some(IM_END))
+    );
+    assert!(CHATML.contains("add_generation_prompt"));
+}
