@@ -7,6 +7,7 @@
 //! - [`trainer`]: one optimizer step, with layer-by-layer recomputation and the vocabulary
 //!   projection and loss in chunks;
 //! - [`recipe`]: every knob, with the study's values as [`Recipe::study`];
+//! - [`memory`]: what a run needs, estimated before it starts;
 //! - [`checkpoint`]: resumable checkpoints (weights, moments, step, metrics);
 //! - [`fine_tune`]: a whole run, resumed from the latest checkpoint, with progress.
 
@@ -14,6 +15,7 @@ use std::fmt;
 
 pub mod checkpoint;
 pub mod data;
+pub mod memory;
 pub mod optim;
 pub mod recipe;
 mod run;
@@ -21,6 +23,7 @@ pub mod schedule;
 pub mod trainer;
 
 pub use data::{Example, Format, Sequence};
+pub use memory::{MemoryEstimate, estimate};
 pub use recipe::{Precision, Recipe, RecipeError};
 pub use run::{Checkpointing, Outcome, Progress, fine_tune};
 pub use schedule::{Decay, Schedule};
