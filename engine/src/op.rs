@@ -106,6 +106,7 @@ pub struct Context<'a> {
     pub(crate) inputs: HashMap<NodeId, PathBuf>,
     pub(crate) files: &'a HashMap<String, PathBuf>,
     pub(crate) out: PathBuf,
+    pub(crate) checkpoints: PathBuf,
     pub(crate) log: Log,
     pub(crate) cancel: &'a AtomicBool,
     pub(crate) progress: &'a dyn ProgressSink,
@@ -118,6 +119,20 @@ impl Context<'_> {
     /// The directory the node writes its output files into (it exists and is empty).
     pub fn out_dir(&self) -> &Path {
         &self.out
+    }
+
+    /// A folder for resumable state (training checkpoints) that outlives a failed, cancelled or
+    /// killed attempt, so the next attempt (or the next `rung run`) can pick up where this one
+    /// stopped; created here, and removed by the engine once the output is published. It
+    /// belongs to the node's key: a node whose inputs or parameters changed starts afresh.
+    pub fn checkpoint_dir(&self) -> Result<&Path, OpError> {
+        fs::create_dir_all(&self.checkpoints).map_err(|error| {
+            OpError::failed(format!(
+                "cannot create the checkpoint folder {}: {error}",
+                self.checkpoints.display()
+            ))
+        })?;
+        Ok(&self.checkpoints)
     }
 
     /// Every parameter, defaults filled in, sorted by name.

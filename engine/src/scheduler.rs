@@ -478,6 +478,7 @@ impl Job<'_, '_> {
                 inputs: input_dirs.clone(),
                 files: self.inputs.paths(),
                 out,
+                checkpoints: self.store.checkpoint_dir(&key),
                 log,
                 cancel,
                 progress: self.observer,
@@ -501,13 +502,16 @@ impl Job<'_, '_> {
                         attempt + 1,
                     );
                     return Some(match self.store.publish(&key, provenance) {
-                        Ok(entry) => (
-                            NodeOutcome::Ran {
-                                seconds,
-                                attempts: attempt + 1,
-                            },
-                            Some(entry.output),
-                        ),
+                        Ok(entry) => {
+                            self.store.forget_checkpoints(&key);
+                            (
+                                NodeOutcome::Ran {
+                                    seconds,
+                                    attempts: attempt + 1,
+                                },
+                                Some(entry.output),
+                            )
+                        }
                         Err(why) => {
                             self.store.discard(&key);
                             (NodeOutcome::Failed(why), None)

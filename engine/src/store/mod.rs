@@ -250,6 +250,19 @@ impl Store {
             .join(format!("{}.json", &hex[2..]))
     }
 
+    /// Where the node with this key keeps resumable state (training checkpoints) across
+    /// failed, cancelled or killed attempts; created on demand, removed once its output is
+    /// published.
+    pub fn checkpoint_dir(&self, key: &Digest) -> PathBuf {
+        self.root.join("checkpoints").join(key.hex())
+    }
+
+    /// Removes a key's resumable state once its output is published.
+    pub fn forget_checkpoints(&self, key: &Digest) {
+        // Leftovers only cost disk space: `gc` removes those of published keys.
+        let _ = remove_tree(&self.checkpoint_dir(key));
+    }
+
     /// The log file of the node with this key.
     pub fn log_path(&self, key: &Digest) -> PathBuf {
         self.root.join("logs").join(format!("{key}.log"))
