@@ -86,7 +86,8 @@ fn host_values<B: Backend, M: Module<B>>(module: &M) -> HashMap<ParamId, (DType,
     impl<B: Backend> ModuleVisitor<B> for Values {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
             let data = param.val().into_data();
-            self.0.insert(param.id, (data.dtype, data.into_bytes().to_vec()));
+            self.0
+                .insert(param.id, (data.dtype, data.into_bytes().to_vec()));
         }
     }
     let mut values = Values(HashMap::new());

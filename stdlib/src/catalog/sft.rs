@@ -118,10 +118,16 @@ pub(super) fn recipe() -> Vec<ParamSig> {
             "Compute the loss on the completion's tokens only, not the prompt's.",
         ),
         def(
-            "packing",
+            "group_by_length",
             Type::Bool,
             boolean(false),
-            "Pack several short examples into one sequence of `max_length` tokens.",
+            "Batch examples of similar length together (less padding), within runs of 50 steps of the shuffled order.",
+        ),
+        def(
+            "recompute",
+            Type::Bool,
+            boolean(true),
+            "Recompute each layer's forward pass during the backward pass instead of keeping its activations (gradient checkpointing): far less memory for about a third more compute.",
         ),
         def(
             "shuffle",
@@ -177,8 +183,9 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
     ];
     params.extend(recipe());
     params.extend([
-        def("devices", Type::Int, int(1), "GPUs to train on with data parallelism; the effective batch is micro_batch x grad_accum x devices."),
-        opt("checkpoint_every", Type::Int, "Save a resumable checkpoint every N optimizer steps (none = only at the end)."),
+        def("devices", Type::Int, int(1), "GPUs to train on (0 = the CPU; builds without CUDA always use the CPU); one GPU for now."),
+        def("loss_chunk", Type::Int, int(1024), "Token positions whose vocabulary logits are computed at once: the projection and the loss run in chunks so that no full `[tokens, vocab]` logits are held."),
+        opt("checkpoint_every", Type::Int, "Save a resumable checkpoint every N optimizer steps (none = only when the run is interrupted); a rerun resumes from the latest."),
     ]);
     catalog.add_op(op(
         "sft",

@@ -1,7 +1,8 @@
 //! The implemented operations, registered with the engine by [`registry()`](crate::registry()).
 //!
 //! Each module turns a node's parameters into a call of the library that does the work
-//! (`rung-irt` for responses, IRT and bins, `figures` for reports) and writes the
+//! (`rung-irt` for responses, IRT and bins, `rung-models` for models, `rung-sft` for
+//! fine-tuning, `figures` for reports) and writes the
 //! result in the library's on-disk form.
 
 use std::sync::Arc;
@@ -10,11 +11,15 @@ use rung_engine::{Registry, RegistryError};
 
 mod bins;
 mod irt;
+mod items;
+mod models;
 mod params;
 mod report;
 mod responses;
+mod sft;
 
 pub use irt::{Device, fit_matrix};
+pub use models::MODEL_ROOT_ENV;
 pub(crate) use params::fit_options;
 
 /// Registers every implemented operation.
@@ -22,6 +27,11 @@ pub(crate) fn implement_all(registry: &mut Registry) -> Result<(), RegistryError
     registry.implement(Arc::new(responses::ResponseMatrixOp))?;
     registry.implement(Arc::new(irt::IrtOp))?;
     registry.implement(Arc::new(report::DifficultyReportOp))?;
+    registry.implement(Arc::new(items::DatasetOp))?;
+    registry.implement(Arc::new(models::TinyModelOp))?;
+    registry.implement(Arc::new(models::HfOp))?;
+    registry.implement(Arc::new(models::GgufOp))?;
+    registry.implement(Arc::new(sft::SftOp))?;
     for op in bins::ops() {
         registry.implement(op)?;
     }
