@@ -14,6 +14,7 @@ pub(crate) type Train = Autodiff<Flex>;
 pub(crate) type Inner = Flex;
 
 /// A tiny Llama-shaped chat model over the characters of `alphabet`, seeded.
+#[allow(dead_code, reason = "not every test file builds chat models")]
 pub(crate) fn tiny_chat_model(
     alphabet: &str,
     hidden: usize,
