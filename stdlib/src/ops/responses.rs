@@ -1,13 +1,9 @@
 //! `response_matrix`: a response matrix loaded from a file, checked and aligned to an item set.
 
-use std::fs;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-
 use rung_engine::{Context, OpError, Operation};
 use rung_irt::files::save_matrix;
 use rung_irt::load::{Format, LoadOptions, load};
-use sha2::{Digest, Sha256};
+use rung_items::ItemSet;
 
 /// Loads a response matrix; see the catalog for its parameters.
 pub(super) struct ResponseMatrixOp;
@@ -27,7 +23,8 @@ impl Operation for ResponseMatrixOp {
         let format = Format::parse(format_name)
             .ok_or_else(|| OpError::failed(format!("unknown response format `{format_name}`")))?;
         if let Some(expected) = optional_str(ctx, "sha256")? {
-            check_sha256(&path, &expected)?;
+            rung_items::check_sha256(&path, &expected)
+                .map_err(|e| OpError::failed(e.to_string()))?;
         }
         let options = LoadOptions {
             format,
@@ -88,59 +85,12 @@ fn optional_str(ctx: &Context<'_>, name: &str) -> Result<Option<String>, OpError
     }
 }
 
-fn check_sha256(path: &Path, expected: &str) -> Result<(), OpError> {
-    if path.is_dir() {
-        return Err(OpError::failed(format!(
-            "{}: sha256 checks a file, and this is a folder",
-            path.display()
-        )));
-    }
-    let mut hasher = Sha256::new();
-    let mut file = fs::File::open(path)?;
-    std::io::copy(&mut file, &mut hasher)?;
-    let actual: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    if !actual.eq_ignore_ascii_case(expected) {
-        return Err(OpError::failed(format!(
-            "{}: SHA-256 is {actual}, expected {expected}",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-/// The ids of the `items` input, if given: the `id` field of each line of its `items.jsonl`.
+/// The ids of the `items` input, if given.
 fn item_ids(ctx: &Context<'_>) -> Result<Option<Vec<String>>, OpError> {
     if matches!(ctx.param("items")?, rung_engine::Value::Null) {
         return Ok(None);
     }
-    let path = ctx.paths("items")?[0].join("items.jsonl");
-    let file =
-        fs::File::open(&path).map_err(|e| OpError::failed(format!("{}: {e}", path.display())))?;
-    let mut ids = Vec::new();
-    for (number, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let id = serde_json::from_str::<serde_json::Value>(&line)
-            .ok()
-            .and_then(|v| match v.get("id") {
-                Some(serde_json::Value::String(s)) => Some(s.clone()),
-                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            })
-            .ok_or_else(|| {
-                OpError::failed(format!(
-                    "{}:{}: expected a JSON object with an `id`",
-                    path.display(),
-                    number + 1
-                ))
-            })?;
-        ids.push(id);
-    }
-    Ok(Some(ids))
+    let items =
+        ItemSet::open(ctx.paths("items")?[0]).map_err(|e| OpError::failed(e.to_string()))?;
+    Ok(Some(items.iter().map(|item| item.id.clone()).collect()))
 }
