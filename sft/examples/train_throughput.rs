@@ -3,6 +3,7 @@
 //!
 //! Usage: train_throughput GGUF [--threads N] [--seq-len S] [--batch B] [--steps N]
 //!                              [--warmup-steps N] [--grad-accum N] [--recompute on|off]
+//!                              [--loss-chunk N]
 //!                              [--precision f32|bf16] [--device cpu|cuda]
 //! Prints one JSON object: tokens per second, seconds per step, peak resident memory.
 //! `--device cuda` needs the `cuda` feature.
@@ -25,6 +26,7 @@ struct Args {
     warmup_steps: usize,
     grad_accum: usize,
     recompute: bool,
+    loss_chunk: usize,
     precision: Precision,
     cuda: bool,
 }
@@ -40,6 +42,7 @@ fn parse() -> Result<Args, String> {
         warmup_steps: 1,
         grad_accum: 1,
         recompute: false,
+        loss_chunk: 1024,
         precision: Precision::F32,
         cuda: false,
     };
@@ -56,6 +59,7 @@ fn parse() -> Result<Args, String> {
             "--steps" => parsed.steps = number(args.next(), "--steps")?,
             "--warmup-steps" => parsed.warmup_steps = number(args.next(), "--warmup-steps")?,
             "--grad-accum" => parsed.grad_accum = number(args.next(), "--grad-accum")?,
+            "--loss-chunk" => parsed.loss_chunk = number(args.next(), "--loss-chunk")?,
             "--recompute" => {
                 parsed.recompute = match args.next().as_deref() {
                     Some("on") => true,
@@ -87,7 +91,7 @@ fn parse() -> Result<Args, String> {
     if parsed.gguf.is_empty() || parsed.steps == 0 || parsed.batch == 0 || parsed.seq_len < 2 {
         return Err(
             "usage: train_throughput GGUF [--threads N] [--seq-len S] [--batch B] \
-                    [--steps N] [--warmup-steps N] [--grad-accum N] [--recompute on|off] \
+                    [--steps N] [--warmup-steps N] [--grad-accum N] [--recompute on|off] [--loss-chunk N] \
                     [--precision f32|bf16] [--device cpu|cuda]"
                 .into(),
         );
@@ -158,6 +162,7 @@ fn measure<B: AutodiffBackend>(model: CausalLm<B::InnerBackend>, args: &Args, de
         max_length: args.seq_len,
         precision: args.precision,
         recompute: args.recompute,
+        loss_chunk: args.loss_chunk,
         ..Recipe::study()
     };
     let total = args.warmup_steps + args.steps;
@@ -190,6 +195,7 @@ fn measure<B: AutodiffBackend>(model: CausalLm<B::InnerBackend>, args: &Args, de
         "grad_accum": args.grad_accum,
         "steps": args.steps,
         "recompute": args.recompute,
+        "loss_chunk": args.loss_chunk,
         "precision": args.precision.name(),
         "tokens_per_s": tokens as f64 / elapsed,
         "seconds_per_step": seconds,

@@ -42,7 +42,7 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
             ("regex", "Keep capture `group` of the selected match of `pattern`."),
             ("number", "Keep the selected number in the text, with commas, currency signs and trailing zeros removed."),
             ("boxed", "Keep the content of the selected `\\boxed{...}`, braces balanced."),
-            ("letter", "Keep the selected standalone choice label (e.g. the first of A-J)."),
+            ("letter", "Keep the selected standalone choice label among the task's `choice_labels`, preferring clear forms such as `(B)` or `answer is B`."),
             ("first_line", "Keep the text up to the first line break."),
             ("strip", "Trim surrounding whitespace and a final period."),
             ("lowercase", "Lower-case the text."),
@@ -70,7 +70,7 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         "One answer-extraction step; a task's filters run in order, each on the previous one's output.",
         vec![
             req("op", Type::Enum("FilterOp"), "What the step does."),
-            def("pattern", Type::Str, string(""), "The regular expression of `regex`."),
+            def("pattern", Type::Str, string(""), "The regular expression of `regex`, in Rust `regex` syntax (no look-around or back-references)."),
             def("group", Type::Int, int(1), "The capture group `regex` keeps (0 = the whole match)."),
             def("select", Type::Enum("Select"), word("first"), "Which match to keep."),
             def("on_miss", Type::Enum("OnMiss"), word("empty"), "What to pass on when nothing matches."),
@@ -79,7 +79,7 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
     let labels = list(('A'..='J').map(|c| string(&c.to_string())));
     catalog.add_record(record(
         "Task",
-        "How items are put to a model and scored; templates write `{field}` for an item field or metadata (`{prompt}`, `{context}`, `{target}`, ...) and `{choices}` for the labelled choices, one per line.",
+        "How items are put to a model and scored; templates write `{field}` for an item field or metadata (`{prompt}`, `{context}`, `{target}`, ...), `{choices}` for the labelled choices, one per line, `{gold}` and `{gold_text}` for the correct choice's label and text, and `{{` / `}}` for braces.",
         vec![
             req("output", Type::Enum("TaskOutput"), "Whether the model picks a choice or generates an answer."),
             def("prompt", Type::Str, string("{prompt}"), "Template of the prompt (the user turn when the chat template is on)."),

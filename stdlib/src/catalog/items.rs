@@ -10,7 +10,7 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         "DatasetFormat",
         "The on-disk format of an item set.",
         &[
-            ("arc", "ARC JSONL `{query, choices, gold}`; the id is the line number and choices are labelled A-D."),
+            ("arc", "ARC JSONL `{query, choices, gold}`; the id is `<file stem>-<line index from 0>` (e.g. `arc_easy_test-0`) and choices are labelled A-D."),
             ("gsm8k", "GSM8K JSONL `{question, answer}`; the target is the number after `####`, the worked solution is kept as `solution`."),
             ("mmlu_pro", "MMLU-Pro JSONL `{question_id, question, options, answer, answer_index, category, src}`; choices are labelled A-J."),
             ("bbh", "A BIG-Bench Hard folder of `<task>.json` files `{examples: [{input, target}]}`; the task is kept as metadata."),
@@ -56,7 +56,7 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         "Fields",
         "Where the generic `jsonl` and `csv` formats find each item field (names of source fields).",
         vec![
-            opt("id", Type::Str, "Field holding the item's stable id (none = the line or row number)."),
+            opt("id", Type::Str, "Field holding the item's stable id (none = `<file stem>-<line or row index from 0>`)."),
             def("prompt", Type::Str, string("prompt"), "Field holding the question text."),
             opt("target", Type::Str, "Field holding the reference answer of a generative item."),
             opt("choices", Type::Str, "Field holding the list of answer choices of a multiple-choice item."),
@@ -74,8 +74,8 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
             req("path", Type::File, "The file (or, for `bbh`, the folder) to read, relative to the data root."),
             def("format", Type::Enum("DatasetFormat"), word("jsonl"), "The file's format."),
             opt("fields", Type::Record("Fields"), "Field mapping for `jsonl` and `csv` (none = the defaults of `Fields`); benchmark formats have their own."),
-            def("tasks", Type::list(Type::Str), list([]), "BBH tasks to load (empty = every task in the folder)."),
-            opt("per_task", Type::Int, "Keep only the first N items of each task or category (the study used 250 per BBH task)."),
+            def("tasks", Type::list(Type::Str), list([]), "BBH tasks to load (empty = every task in the folder); only for `bbh`."),
+            opt("per_task", Type::Int, "Keep only the first N items of each task or category, grouped by the `task`, else `category`, else `type` metadata (the study used 250 per BBH task)."),
             opt("subset", Type::Str, "A name stored as every item's `subset` metadata (e.g. \"challenge\" for ARC-Challenge)."),
             def("id_prefix", Type::Str, string(""), "Text put before every item id, to keep ids unique across sets."),
             opt("sha256", Type::Str, "Expected SHA-256 of the file; loading fails if the content differs."),
