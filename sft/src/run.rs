@@ -149,7 +149,7 @@ pub fn fine_tune<B: AutodiffBackend>(
         let stop = observer(&progress).is_break();
         let due = checkpointing
             .every
-            .is_some_and(|every| stats.step % every == 0 && stats.step < total_steps);
+            .is_some_and(|every| stats.step.is_multiple_of(every) && stats.step < total_steps);
         if let Some(dir) = &checkpointing.dir
             && (due || stop)
         {

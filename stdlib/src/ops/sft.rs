@@ -121,7 +121,7 @@ fn train<B: AutodiffBackend>(
             let stats = progress.stats;
             ctx_ref.progress(stats.step as u64, progress.total_steps as u64, "steps");
             let tenth = (progress.total_steps / 10).max(1);
-            if stats.step % tenth == 0 || stats.step == progress.total_steps {
+            if stats.step.is_multiple_of(tenth) || stats.step == progress.total_steps {
                 log_lines.push(format!(
                     "step {}/{} (epoch {}): loss {:.4}, lr {:.3e}, grad norm {:.3}, {:.0} tokens/s, ETA {:.0} s",
                     stats.step,
