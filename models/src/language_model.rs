@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 
 use crate::chat::{ChatError, ChatTemplate, Message, SpecialTokens};
-use crate::config::ModelConfig;
+use crate::config::{Architecture, ModelConfig};
 use crate::generate::{self, Completion, GenerateOptions};
 use crate::gguf::GgufFile;
 use crate::model::CausalLm;
@@ -161,6 +161,20 @@ impl<B: Backend> LanguageModel<B> {
                 "{}: the rotary frequencies carry per-frequency factors (GGUF `rope_freqs.weight`), \
                  which config.json cannot express; save the model from its Hugging Face directory",
                 self.source.display()
+            ))));
+        }
+        if self.config.architecture == Architecture::Llama
+            && self.config.qkv_bias != self.config.o_bias
+        {
+            return Err(ModelError::Load(LoadError::Config(format!(
+                "a Llama config.json has one `attention_bias` for the query, key, value and \
+                 output projections, and this model has biases on {} of them; give it the \
+                 Qwen2 architecture (biases on query, key and value only) to save it",
+                if self.config.qkv_bias {
+                    "query, key and value only"
+                } else {
+                    "the output only"
+                }
             ))));
         }
         std::fs::create_dir_all(dir).map_err(|error| io(dir, error))?;

@@ -138,3 +138,21 @@ fn smollm2_saved_as_a_directory_loads_back_and_answers_the_same() {
         b.expect("generates")[0].tokens
     );
 }
+
+#[test]
+fn a_llama_with_biases_that_config_json_cannot_express_is_refused() {
+    let mut config = rung_models::ModelConfig::tiny(40, 32, 1, 4);
+    config.qkv_bias = true;
+    let model = rung_models::init_random::<B>(&config, 1, &Default::default());
+    let tokenizer = rung_models::tokenizer::Tokenizer::characters("abc").expect("builds");
+    let lm = LanguageModel::new(config, model, tokenizer);
+    let out = tempfile::tempdir().expect("a temporary directory");
+    let error = lm
+        .save(out.path())
+        .expect_err("not expressible")
+        .to_string();
+    assert!(
+        error.contains("attention_bias") && error.contains("Qwen2"),
+        "{error}"
+    );
+}

@@ -14,7 +14,7 @@ use rung_engine::{Context, OpError, Operation, Value};
 use rung_models::chat::{ChatTemplate, SpecialTokens};
 use rung_models::tokenizer::Tokenizer;
 use rung_models::tokenizer::characters::{CHATML, IM_END};
-use rung_models::{LanguageModel, ModelConfig, init_random};
+use rung_models::{Architecture, LanguageModel, ModelConfig, init_random};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -110,6 +110,11 @@ impl Operation for TinyModelOp {
         config.max_position_embeddings = count("max_length")?;
         config.rope_theta = ctx.float("rope_theta")?;
         config.qkv_bias = ctx.bool("qkv_bias")?;
+        if config.qkv_bias {
+            // Query/key/value biases without an output bias are Qwen2's layout; Llama's
+            // `attention_bias` puts a bias on all four projections.
+            config.architecture = Architecture::Qwen2;
+        }
         config.tie_word_embeddings = ctx.bool("tied_embeddings")?;
         config.eos_token_ids = tokenizer.eos_ids().to_vec();
         let seed = ctx.int("seed")? as u64;
