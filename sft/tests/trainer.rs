@@ -48,13 +48,18 @@ fn schedule() -> Schedule {
 }
 
 fn train(recipe: Recipe, steps: usize) -> (Trainer<Train>, Vec<f64>) {
+    let (trainer, stats) = train_stats(recipe, steps);
+    (trainer, stats.iter().map(|s| s.loss).collect())
+}
+
+fn train_stats(recipe: Recipe, steps: usize) -> (Trainer<Train>, Vec<rung_sft::StepStats>) {
     let lm = tiny_chat_model("0123456789+=", 32, 2, 3);
     let mut trainer = Trainer::<Train>::new(lm.model, recipe, schedule(), 0);
     let data = sequences();
-    let losses = (0..steps)
-        .map(|_| trainer.step(&data, &[vec![0, 1], vec![2, 3]]).loss)
+    let stats = (0..steps)
+        .map(|_| trainer.step(&data, &[vec![0, 1], vec![2, 3]]))
         .collect();
-    (trainer, losses)
+    (trainer, stats)
 }
 
 #[test]
@@ -125,4 +130,33 @@ fn training_on_the_cpu_is_deterministic() {
     let (b, lb) = train(recipe(true, 4), 2);
     assert_eq!(la, lb);
     assert_eq!(support::weights(a.model()), support::weights(b.model()));
+}
+
+#[test]
+fn bf16_compute_trains_f32_master_weights_close_to_f32_training() {
+    let bf16 = Recipe {
+        precision: rung_sft::Precision::Bf16,
+        ..recipe(true, 4)
+    };
+    let (mixed, mixed_stats) = train_stats(bf16, 3);
+    let (_, full_stats) = train_stats(recipe(true, 4), 3);
+    assert_eq!(
+        mixed.model().dtype(),
+        burn::tensor::DType::F32,
+        "master weights stay f32"
+    );
+    for (a, b) in mixed_stats.iter().zip(&full_stats) {
+        assert!(
+            (a.loss - b.loss).abs() < 0.02 * b.loss,
+            "loss {a:?} vs {b:?}"
+        );
+        let gap = (a.grad_norm - b.grad_norm).abs();
+        assert!(gap < 0.05 * b.grad_norm, "gradient norm {a:?} vs {b:?}");
+    }
+    let initial = tiny_chat_model("0123456789+=", 32, 2, 3).model;
+    let moved = max_difference(mixed.model(), &initial);
+    assert!(
+        moved > 1e-2,
+        "bf16 compute moved the f32 weights by {moved}"
+    );
 }
