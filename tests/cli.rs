@@ -120,7 +120,7 @@ fn run_says_which_operations_are_not_implemented() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .contains("cannot run: no implementation yet for `bin`, `evaluate`"),
+            .contains("cannot run: no implementation yet for `bin`, `generalization_matrix`"),
         "{}",
         run.stderr
     );

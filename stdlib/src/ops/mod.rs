@@ -2,7 +2,7 @@
 //!
 //! Each module turns a node's parameters into a call of the library that does the work
 //! (`rung-irt` for responses, IRT and bins, `rung-models` for models, `rung-sft` for
-//! fine-tuning, `figures` for reports) and writes the
+//! fine-tuning, `rung-items` for items and evaluation, `figures` for reports) and writes the
 //! result in the library's on-disk form.
 
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use rung_engine::{Registry, RegistryError};
 
 mod bins;
+mod evaluate;
 mod irt;
 mod items;
 mod models;
@@ -32,6 +33,7 @@ pub(crate) fn implement_all(registry: &mut Registry) -> Result<(), RegistryError
     registry.implement(Arc::new(models::HfOp))?;
     registry.implement(Arc::new(models::GgufOp))?;
     registry.implement(Arc::new(sft::SftOp))?;
+    registry.implement(Arc::new(evaluate::EvaluateOp))?;
     for op in bins::ops() {
         registry.implement(op)?;
     }
