@@ -144,6 +144,17 @@ fn smollm2_is_evaluated_on_arc_easy_and_gsm8k() {
         gsm_metrics["metrics"]["exact_match"]
     );
 
+    let logs: String = std::fs::read_dir(dir.join("store/logs"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(
+        logs.matches("(loaded)").count(),
+        1,
+        "the model is loaded once:\n{logs}"
+    );
+    assert_eq!(logs.matches("(already loaded)").count(), 1, "{logs}");
+
     let again = rung(&dir, &args);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stderr.contains("0 ran, 5 cached"), "{}", again.stderr);

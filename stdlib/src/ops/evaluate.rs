@@ -3,8 +3,9 @@
 //! Multiple-choice tasks score each choice's continuation by log-likelihood (acc, and acc_norm
 //! per byte of the continuation, as lm-evaluation-harness does); generative tasks decode
 //! greedily until a stop sequence, extract the answer with the task's filters and compare it
-//! with the rendered target. Items are processed in batches with progress; the output holds
-//! `records.jsonl` (one line per item) and `metrics.json` (the means, per `bin` metadata too).
+//! with the rendered target. Items are processed in batches with progress; consecutive cells
+//! that share a model load it once. The output holds `records.jsonl` (one line per item) and
+//! `metrics.json` (the means, per `bin` metadata too).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,8 +20,7 @@ use rung_models::chat::Message;
 use rung_models::{GenerateOptions, LanguageModel};
 use serde_json::{Value as Json, json};
 
-use super::models::load_model_on;
-use crate::backend::{Cpu, CpuDevice};
+use super::models::shared_cpu_model;
 
 /// Evaluates a model; see the catalog for its parameters.
 pub(super) struct EvaluateOp;
@@ -60,7 +60,13 @@ impl Operation for EvaluateOp {
             items.truncate(usize::try_from(*limit).unwrap_or(0));
         }
         let model_dir = ctx.paths("model")?[0].to_path_buf();
-        let model = load_model_on::<Cpu>(&model_dir, &CpuDevice::default(), true)?;
+        let (model, reused) = shared_cpu_model(&model_dir)?;
+        let source = super::models::model_source(&model_dir)?.path;
+        ctx.log(format_args!(
+            "model {} ({})",
+            source.display(),
+            if reused { "already loaded" } else { "loaded" }
+        ));
         ctx.record("backend", "flex (CPU)");
         let prompts = items
             .iter()

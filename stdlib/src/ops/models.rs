@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use burn::prelude::Backend;
 use burn::tensor::DType;
@@ -18,7 +19,7 @@ use rung_models::{Architecture, LanguageModel, ModelConfig, init_random};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::backend::Cpu;
+use crate::backend::{Cpu, CpuDevice};
 
 /// Where a model artifact's weights are, and the dtype they load in.
 pub(crate) struct ModelSource {
@@ -65,6 +66,24 @@ pub(crate) fn load_model_on<B: Backend>(
         _ => DType::F32,
     };
     LanguageModel::load(&source.path, device, dtype).map_err(|e| OpError::failed(e.to_string()))
+}
+
+/// The model of an artifact on the CPU, loaded once per process for consecutive users: the
+/// cells of an evaluation grid that share a model (run one after another, each with the whole
+/// machine) load it once. One model is kept; asking for another replaces it. Also says whether
+/// the model was already loaded.
+pub(crate) fn shared_cpu_model(dir: &Path) -> Result<(Arc<LanguageModel<Cpu>>, bool), OpError> {
+    static LAST: Mutex<Option<(PathBuf, Arc<LanguageModel<Cpu>>)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((path, model)) = last.as_ref()
+        && path == dir
+    {
+        return Ok((Arc::clone(model), true));
+    }
+    *last = None;
+    let model = Arc::new(load_model_on::<Cpu>(dir, &CpuDevice::default(), true)?);
+    *last = Some((dir.to_path_buf(), Arc::clone(&model)));
+    Ok((model, false))
 }
 
 /// The characters tiny models read: printable ASCII and the line break.
