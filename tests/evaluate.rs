@@ -127,6 +127,8 @@ fn smollm2_is_evaluated_on_arc_easy_and_gsm8k() {
     eprintln!("SmolLM2-135M-Instruct on 50 ARC-Easy items: acc {acc:.2}, acc_norm {acc_norm:.2}");
     assert!(acc > 0.3, "better than chance (0.25): {acc}");
 
+    agrees_with_lm_evaluation_harness(&arc_records);
+
     let gsm = output(&dir, "gsm_eval");
     let gsm_records = records(&gsm);
     assert_eq!(gsm_records.len(), 5);
@@ -158,4 +160,42 @@ fn smollm2_is_evaluated_on_arc_easy_and_gsm8k() {
     let again = rung(&dir, &args);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stderr.contains("0 ran, 5 cached"), "{}", again.stderr);
+}
+
+/// rung's per-item correctness on the 50 ARC-Easy items against lm-evaluation-harness's on the
+/// same model, items and prompt (`items/reference/lm_eval_arc.py` wrote the fixture).
+fn agrees_with_lm_evaluation_harness(records: &[serde_json::Value]) {
+    let fixture = root().join("items/tests/fixtures/lm_eval/arc_easy_smollm2.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+    let items = reference["items"].as_array().unwrap();
+    assert_eq!(items.len(), records.len());
+    let mut agree = [0usize; 2];
+    let mut largest_gap = 0.0f64;
+    for (ours, theirs) in records.iter().zip(items) {
+        assert_eq!(ours["id"], theirs["id"]);
+        for (k, metric) in ["acc", "acc_norm"].into_iter().enumerate() {
+            let theirs = theirs[metric].as_f64().unwrap() > 0.5;
+            agree[k] += usize::from(ours["correct"][metric].as_bool() == Some(theirs));
+        }
+        let lls = ours["loglikelihoods"].as_array().unwrap();
+        for (a, b) in lls.iter().zip(theirs["loglikelihoods"].as_array().unwrap()) {
+            largest_gap = largest_gap.max((a.as_f64().unwrap() - b.as_f64().unwrap()).abs());
+        }
+    }
+    let n = records.len() as f64;
+    eprintln!(
+        "agreement with lm-evaluation-harness on {} items: acc {:.0}%, acc_norm {:.0}%; largest log-likelihood gap {largest_gap:.2e}",
+        records.len(),
+        100.0 * agree[0] as f64 / n,
+        100.0 * agree[1] as f64 / n
+    );
+    for (k, metric) in ["acc", "acc_norm"].into_iter().enumerate() {
+        assert!(
+            agree[k] as f64 >= 0.98 * n,
+            "{metric}: {} of {} items agree",
+            agree[k],
+            n
+        );
+    }
 }

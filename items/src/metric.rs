@@ -1,5 +1,5 @@
 //! Scoring: exact match and mathematical equivalence of extracted answers, and accuracy of
-//! multiple-choice log-likelihoods (acc, and acc_norm per byte of each continuation).
+//! multiple-choice log-likelihoods (acc, and acc_norm per character of each continuation).
 
 use std::fmt;
 
@@ -49,7 +49,7 @@ pub fn score_generation(task: &Task, answer: &str, reference: &str) -> Vec<(Metr
 pub struct ChoiceOutcome {
     /// The most likely choice.
     pub pred: usize,
-    /// The most likely choice per byte of its continuation.
+    /// The most likely choice per character of its continuation.
     pub pred_norm: usize,
     /// Whether `pred` is the gold choice.
     pub acc: bool,
@@ -71,7 +71,8 @@ impl ChoiceOutcome {
 /// Scores one multiple-choice item from the log-likelihood of each choice's continuation.
 ///
 /// `acc` takes the largest log-likelihood; `acc_norm` the largest log-likelihood divided by the
-/// byte length of the continuation text (without the target delimiter; at least 1). Ties go to
+/// length of the continuation text in characters, as lm-evaluation-harness's `acc_norm` divides
+/// by the length of the Python string (without the target delimiter; at least 1). Ties go to
 /// the first choice; a NaN never wins.
 pub fn score_choices(
     log_likelihoods: &[f64],
@@ -93,7 +94,7 @@ pub fn score_choices(
     let normalised: Vec<f64> = log_likelihoods
         .iter()
         .zip(continuations)
-        .map(|(ll, text)| ll / text.len().max(1) as f64)
+        .map(|(ll, text)| ll / text.chars().count().max(1) as f64)
         .collect();
     let pred = argmax(log_likelihoods).ok_or(ScoreError::NoScore)?;
     let pred_norm = argmax(&normalised).ok_or(ScoreError::NoScore)?;
@@ -183,8 +184,8 @@ mod tests {
     }
 
     #[test]
-    fn acc_norm_divides_by_bytes() {
-        // "a" at -2.0 is most likely; per byte, "abcdefgh" at -4.0 (-0.5/byte) wins.
+    fn acc_norm_divides_by_characters() {
+        // "a" at -2.0 is most likely; per character, "abcdefgh" at -4.0 (-0.5 each) wins.
         let outcome = score_choices(&[-2.0, -4.0], &texts(&["a", "abcdefgh"]), 1).unwrap();
         assert_eq!(
             outcome,
@@ -196,9 +197,10 @@ mod tests {
             }
         );
         assert!(outcome.get(Metric::AccNorm) && !outcome.get(Metric::Acc));
-        // Bytes, not characters: "é" is two bytes.
+        // Characters, not bytes (as lm-evaluation-harness): "é" counts once, so "éé" at -2.0
+        // is -1.0 per character and "ab" at -1.5 wins with -0.75.
         let outcome = score_choices(&[-2.0, -1.5], &texts(&["éé", "ab"]), 0).unwrap();
-        assert_eq!(outcome.pred_norm, 0);
+        assert_eq!(outcome.pred_norm, 1);
     }
 
     #[test]

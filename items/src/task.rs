@@ -35,7 +35,7 @@ pub enum ChoiceScoring {
 pub enum Metric {
     /// The most likely choice is the gold one.
     Acc,
-    /// The most likely choice per byte of its text is the gold one.
+    /// The most likely choice per character of its text is the gold one.
     AccNorm,
     /// The filtered output equals the reference answer.
     ExactMatch,

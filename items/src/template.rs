@@ -269,7 +269,7 @@ pub fn render_target(task: &Task, item: &Item) -> Result<String, TemplateError> 
 /// choice texts, or their labels with [`ChoiceScoring::Label`].
 ///
 /// They do not include `task.target_delimiter`, which goes between the prompt and each of them
-/// when the chat template is off; `acc_norm` divides by the byte length of these texts.
+/// when the chat template is off; `acc_norm` divides by the length of these texts in characters.
 pub fn continuations(task: &Task, item: &Item) -> Result<Vec<String>, TemplateError> {
     if item.choices.is_empty() {
         return Err(TemplateError::Missing {

@@ -30,7 +30,7 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         "How an answer is scored.",
         &[
             ("acc", "The most likely choice is the gold one (multiple choice)."),
-            ("acc_norm", "The most likely choice per byte of its text is the gold one (multiple choice)."),
+            ("acc_norm", "The most likely choice per character of its text is the gold one (multiple choice), as lm-evaluation-harness normalises."),
             ("exact_match", "The filtered output equals the reference answer (generate)."),
             ("math_equiv", "The filtered output is mathematically equivalent to the reference answer after LaTeX normalisation (generate)."),
         ],

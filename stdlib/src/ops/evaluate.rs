@@ -1,7 +1,7 @@
 //! `evaluate`: a model answers an item set under a task; per-item records and aggregate metrics.
 //!
 //! Multiple-choice tasks score each choice's continuation by log-likelihood (acc, and acc_norm
-//! per byte of the continuation, as lm-evaluation-harness does); generative tasks decode
+//! per character of the continuation, as lm-evaluation-harness does); generative tasks decode
 //! greedily until a stop sequence, extract the answer with the task's filters and compare it
 //! with the rendered target. Items are processed in batches with progress; consecutive cells
 //! that share a model load it once. The output holds `records.jsonl` (one line per item) and
