@@ -53,6 +53,49 @@ fn every_experiment_checks_without_diagnostics() {
 }
 
 #[test]
+fn every_evaluation_task_in_the_experiments_is_one_evaluate_accepts() {
+    for spec in experiments() {
+        let program = check(&spec);
+        for node in program.plan.nodes().iter().filter(|n| n.op == "evaluate") {
+            let task = node.params.iter().find(|(name, _)| name == "task").unwrap();
+            let task = match rung_stdlib::ops::evaluate::task(&task.1) {
+                Ok(task) => task,
+                Err(error) => panic!("{}: {:?}: {error}", relative(&spec), node.labels),
+            };
+            // What the loaders give items: their fields, and metadata the templates may use.
+            let known = [
+                "id",
+                "prompt",
+                "context",
+                "target",
+                "choices",
+                "gold",
+                "gold_text",
+                "solution",
+                "category",
+                "level",
+                "type",
+                "task",
+                "subset",
+                "src",
+                "steps",
+            ];
+            for template in [&task.prompt, &task.target] {
+                let parsed = rung_items::Template::parse(template).unwrap();
+                for field in parsed.fields() {
+                    assert!(
+                        known.contains(&field),
+                        "{}: {:?}: no item has a `{field}` field",
+                        relative(&spec),
+                        node.labels
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn node_keys_of_the_experiments_are_pinned() {
     for spec in experiments() {
         let program = check(&spec);

@@ -91,8 +91,9 @@ impl Operation for EvaluateOp {
     }
 }
 
-/// The `Task` record of a node.
-fn task(value: &Value) -> Result<Task, OpError> {
+/// The `Task` record of a node, checked (templates parse, filters compile, metrics fit the
+/// output type).
+pub fn task(value: &Value) -> Result<Task, OpError> {
     let task: Task = serde_json::from_value(to_json(value))
         .map_err(|e| OpError::failed(format!("`task`: {e}")))?;
     task.check()

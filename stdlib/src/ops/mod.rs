@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rung_engine::{Registry, RegistryError};
 
 mod bins;
-mod evaluate;
+pub mod evaluate;
 mod irt;
 mod items;
 mod models;
