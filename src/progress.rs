@@ -68,13 +68,19 @@ impl ProgressSink for Display {
                 bar.set_length(total);
                 bar.set_style(
                     ProgressStyle::with_template(&format!(
-                        "  {{prefix}} [{{bar:30}}] {{pos}}/{{len}} {unit}, ETA {{eta}}"
+                        "  {{prefix}} [{{bar:30}}] {{pos}}/{{len}} {unit}, ETA {{eta}} {{msg}}"
                     ))
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
                 );
             }
             bar.set_position(done);
+        }
+    }
+
+    fn status(&self, node: NodeId, text: &str) {
+        if let Some(bar) = self.bars().get(&node) {
+            bar.set_message(text.to_string());
         }
     }
 }

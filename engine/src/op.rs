@@ -78,6 +78,10 @@ impl From<io::Error> for OpError {
 pub trait ProgressSink: Sync {
     /// `done` of `total` units (`"steps"`, `"items"`) of node `node` are finished.
     fn progress(&self, node: NodeId, done: u64, total: u64, unit: &str);
+
+    /// A short line on how node `node` is doing (`loss 2.31, lr 4.9e-6, 312 tokens/s`), shown
+    /// next to its progress until the next one.
+    fn status(&self, _node: NodeId, _text: &str) {}
 }
 
 /// One implemented operation.
@@ -222,6 +226,12 @@ impl Context<'_> {
     /// Reports that `done` of `total` units are finished (for the progress display).
     pub fn progress(&self, done: u64, total: u64, unit: &str) {
         self.progress.progress(self.node, done, total, unit);
+    }
+
+    /// Shows a short line on how the node is doing next to its progress (the display keeps the
+    /// latest); for what belongs in the record, use [`Context::log`].
+    pub fn status(&self, text: &str) {
+        self.progress.status(self.node, text);
     }
 
     /// Whether the run was cancelled; a long operation checks this between steps.

@@ -43,6 +43,7 @@ impl Operation for Resumable {
             .unwrap_or(0)
             + 1;
         fs::write(&file, count.to_string())?;
+        ctx.status(&format!("at step {count}"));
         if count < steps {
             return Err(OpError::failed(format!("stopped after step {count}")));
         }
@@ -51,15 +52,21 @@ impl Operation for Resumable {
     }
 }
 
-struct Quiet;
+/// Keeps the status lines operations report.
+#[derive(Default)]
+struct Statuses(std::sync::Mutex<Vec<String>>);
 
-impl ProgressSink for Quiet {
+impl ProgressSink for Statuses {
     fn progress(&self, _node: NodeId, _done: u64, _total: u64, _unit: &str) {}
+
+    fn status(&self, _node: NodeId, text: &str) {
+        self.0.lock().expect("not poisoned").push(text.to_string());
+    }
 }
 
-impl Observer for Quiet {}
+impl Observer for Statuses {}
 
-fn run(store: &Store, retries: u32) -> (NodeOutcome, Option<PathBuf>) {
+fn run(store: &Store, retries: u32) -> (NodeOutcome, Option<PathBuf>, Vec<String>) {
     let mut catalog = Catalog::new();
     catalog
         .add_op(OpSignature {
@@ -94,9 +101,17 @@ fn run(store: &Store, retries: u32) -> (NodeOutcome, Option<PathBuf>) {
         cancel: &cancel,
         rung_version: "checkpoint-test",
     };
-    let report = execute(&dag, &selected, &registry, store, &inputs, &options, &Quiet);
+    let statuses = Statuses::default();
+    let report = execute(
+        &dag, &selected, &registry, store, &inputs, &options, &statuses,
+    );
     let outcome = report.outcomes[0].clone().expect("an outcome");
-    (outcome, report.outputs[0].map(|d| store.object_dir(&d)))
+    let said = statuses.0.into_inner().expect("not poisoned");
+    (
+        outcome,
+        report.outputs[0].map(|d| store.object_dir(&d)),
+        said,
+    )
 }
 
 fn checkpoint_folders(root: &std::path::Path) -> usize {
@@ -107,7 +122,12 @@ fn checkpoint_folders(root: &std::path::Path) -> usize {
 fn retries_resume_from_the_checkpoint_and_publishing_removes_it() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::open(dir.path()).expect("a store");
-    let (outcome, output) = run(&store, 2);
+    let (outcome, output, statuses) = run(&store, 2);
+    assert_eq!(
+        statuses,
+        ["at step 1", "at step 2", "at step 3"],
+        "status lines reach the display"
+    );
     assert!(
         matches!(outcome, NodeOutcome::Ran { attempts: 3, .. }),
         "{outcome:?}"
@@ -122,14 +142,14 @@ fn a_later_run_resumes_what_a_failed_run_left() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::open(dir.path()).expect("a store");
     for expected in 1..3 {
-        let (outcome, _) = run(&store, 0);
+        let (outcome, _, _) = run(&store, 0);
         assert!(
             matches!(&outcome, NodeOutcome::Failed(m) if m.contains(&format!("after step {expected}"))),
             "{outcome:?}"
         );
         assert_eq!(checkpoint_folders(dir.path()), 1, "kept after a failure");
     }
-    let (outcome, output) = run(&store, 0);
+    let (outcome, output, _) = run(&store, 0);
     assert!(
         matches!(outcome, NodeOutcome::Ran { attempts: 1, .. }),
         "{outcome:?}"

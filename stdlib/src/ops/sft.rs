@@ -120,6 +120,10 @@ fn train<B: AutodiffBackend>(
         let mut observer = |progress: &rung_sft::Progress| {
             let stats = progress.stats;
             ctx_ref.progress(stats.step as u64, progress.total_steps as u64, "steps");
+            ctx_ref.status(&format!(
+                "loss {:.4}, lr {:.2e}, {:.0} tokens/s",
+                stats.loss, stats.lr, progress.tokens_per_second
+            ));
             let tenth = (progress.total_steps / 10).max(1);
             if stats.step.is_multiple_of(tenth) || stats.step == progress.total_steps {
                 log_lines.push(format!(
