@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Instant, SystemTime};
 
+use rung_engine::preflight::{MemoryBounds, check_memory};
 use rung_engine::scheduler::{NodeOutcome, RunOptions, execute};
 use rung_engine::store::{RunRecord, SpecRecord};
 use rung_engine::survey::{Inputs, Status, node_record, survey};
@@ -186,6 +187,28 @@ pub(crate) fn run(
         }
         let session = attach((dag, selected), file, places)?;
         let dag = &session.dag;
+        let memory = settings.memory.unwrap_or_else(crate::machine::memory);
+        let bounds = MemoryBounds {
+            host: memory,
+            gpu: crate::machine::gpu_memory(),
+        };
+        let refused = check_memory(
+            dag,
+            &session.selected,
+            registry,
+            session.inputs.paths(),
+            bounds,
+        );
+        if !refused.is_empty() {
+            for (id, why) in &refused {
+                eprintln!("error: `{}` {why}", dag.name(*id));
+            }
+            eprintln!(
+                "error: {} node(s) would not fit; nothing ran",
+                refused.len()
+            );
+            return Err(Outcome::Diagnostics);
+        }
         let cancel = cancel_flag();
         let jobs = settings
             .jobs
@@ -197,7 +220,7 @@ pub(crate) fn run(
             jobs,
             keep_going: settings.keep_going,
             gpus: settings.gpus.unwrap_or_else(crate::machine::gpus),
-            memory: settings.memory.unwrap_or_else(crate::machine::memory),
+            memory,
             cancel: &cancel,
             rung_version: version,
         };

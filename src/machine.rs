@@ -32,6 +32,25 @@ pub(crate) fn memory() -> u64 {
     mem_total(Path::new("/proc/meminfo")).unwrap_or(0)
 }
 
+/// The memory of the smallest visible NVIDIA GPU in bytes, as `nvidia-smi` reports it, or 0
+/// (unknown: GPU nodes are not checked before they run) without one.
+pub(crate) fn gpu_memory() -> u64 {
+    if gpus() == 0 {
+        return 0;
+    }
+    let Ok(output) = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=memory.total", "--format=csv,noheader,nounits"])
+        .output()
+    else {
+        return 0;
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse::<u64>().ok())
+        .min()
+        .map_or(0, |mib| mib << 20)
+}
+
 fn mem_total(meminfo: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(meminfo).ok()?;
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;

@@ -124,3 +124,72 @@ fn a_fine_tuned_model_answers_through_rung_generate() {
     );
     assert_eq!(generated.code, 0, "{}", generated.stderr);
 }
+
+#[test]
+fn a_fine_tuning_node_that_will_not_fit_is_refused_before_anything_runs() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join("sft-memory");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = r#"
+items train = dataset("pairs.jsonl", format = jsonl, fields = { target = "answer" })
+model base = tiny_model(hidden = 2048, layers = 8, heads = 16, kv_heads = 4)
+checkpoint tuned = sft(base, train, max_length = 4096, recompute = false)
+"#;
+    std::fs::write(dir.join("s.rung"), spec).unwrap();
+    std::fs::write(
+        dir.join("pairs.jsonl"),
+        "{\"prompt\": \"a\", \"answer\": \"b\"}\n",
+    )
+    .unwrap();
+    let run = rung(
+        &dir,
+        &[
+            "run",
+            "s.rung",
+            "--store",
+            "store",
+            "--data-root",
+            ".",
+            "--memory",
+            "8G",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("`tuned` needs about"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("activations"),
+        "the breakdown: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing ran"), "{}", run.stderr);
+    assert!(
+        !dir.join("store/objects").exists()
+            || std::fs::read_dir(dir.join("store/objects"))
+                .unwrap()
+                .count()
+                == 0
+    );
+
+    let fits = rung(
+        &dir,
+        &[
+            "run",
+            "s.rung",
+            "--store",
+            "store",
+            "--data-root",
+            ".",
+            "--memory",
+            "8G",
+            "--target",
+            "train",
+        ],
+    );
+    assert_eq!(
+        fits.code, 0,
+        "a selection without the node runs: {}",
+        fits.stderr
+    );
+}

@@ -9,6 +9,7 @@
 //! - [`digest`], [`key`], [`content`]: keys over upstream outputs and file contents;
 //! - [`store`]: content-addressed outputs, the action cache, locks, verification and gc;
 //! - [`survey`]: what a run would do and why (`rung plan`);
+//! - [`preflight`]: nodes refused before anything runs (memory that will not fit);
 //! - [`scheduler`]: runs a plan within declared resources.
 
 pub mod content;
@@ -18,6 +19,7 @@ pub mod graph;
 pub mod key;
 pub mod op;
 pub mod plan;
+pub mod preflight;
 pub mod scheduler;
 pub mod signature;
 pub mod store;
@@ -27,7 +29,7 @@ pub mod value;
 pub use digest::Digest;
 pub use form_hash::FormHash;
 pub use graph::Dag;
-pub use op::{Context, OpError, Operation, Registry, RegistryError, Resources};
+pub use op::{Context, OpError, Operation, Params, Registry, RegistryError, Resources};
 pub use plan::{Node, NodeId, Plan};
 pub use signature::{
     ArtifactKind, Catalog, EnumDef, IndexSugar, MemberSugar, OpSignature, ParamSig, RecordSchema,

@@ -98,6 +98,14 @@ pub trait Operation: Send + Sync {
     fn retries(&self) -> u32 {
         0
     }
+    /// The memory a node will need, when the operation can tell before it runs (from its
+    /// parameters and its inputs' parameters); `rung run` refuses a node that will not fit.
+    fn memory_needed(
+        &self,
+        _node: &crate::preflight::Preview<'_>,
+    ) -> Option<crate::preflight::MemoryNeed> {
+        None
+    }
     /// Computes the node's output into [`Context::out_dir`].
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError>;
 }
@@ -144,53 +152,37 @@ impl Context<'_> {
         self.params
     }
 
+    /// The parameters with typed getters.
+    pub fn typed(&self) -> Params<'_> {
+        Params {
+            op: self.op,
+            params: self.params,
+        }
+    }
+
     /// A parameter by name.
     pub fn param(&self, name: &str) -> Result<&Value, OpError> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
-            .ok_or_else(|| OpError::failed(format!("`{}` has no parameter `{name}`", self.op)))
+        self.typed().param(name)
     }
 
     /// An integer parameter.
     pub fn int(&self, name: &str) -> Result<i64, OpError> {
-        match self.param(name)? {
-            Value::Int(i) => Ok(*i),
-            other => Err(self.mistyped(name, "an int", other)),
-        }
+        self.typed().int(name)
     }
 
     /// A float parameter.
     pub fn float(&self, name: &str) -> Result<f64, OpError> {
-        match self.param(name)? {
-            Value::Float(x) => Ok(*x),
-            Value::Int(i) => Ok(*i as f64),
-            other => Err(self.mistyped(name, "a float", other)),
-        }
+        self.typed().float(name)
     }
 
     /// A boolean parameter.
     pub fn bool(&self, name: &str) -> Result<bool, OpError> {
-        match self.param(name)? {
-            Value::Bool(b) => Ok(*b),
-            other => Err(self.mistyped(name, "a bool", other)),
-        }
+        self.typed().bool(name)
     }
 
     /// A string (or enum word) parameter.
     pub fn str(&self, name: &str) -> Result<&str, OpError> {
-        match self.param(name)? {
-            Value::Str(s) | Value::Enum(s) => Ok(s),
-            other => Err(self.mistyped(name, "a string", other)),
-        }
-    }
-
-    fn mistyped(&self, name: &str, expected: &str, found: &Value) -> OpError {
-        OpError::failed(format!(
-            "parameter `{name}` of `{}` should be {expected}, found `{found}`",
-            self.op
-        ))
+        self.typed().str(name)
     }
 
     /// Where the file or upstream output that `value` stands for can be read, if it is one.
@@ -213,7 +205,7 @@ impl Context<'_> {
             .into_iter()
             .map(|v| {
                 self.path_of(v)
-                    .ok_or_else(|| self.mistyped(name, "an input", v))
+                    .ok_or_else(|| self.typed().mistyped(name, "an input", v))
             })
             .collect()
     }
@@ -261,6 +253,69 @@ impl Context<'_> {
     /// Records a fact for the provenance, such as `backend = cuda` or `precision = bf16`.
     pub fn record(&mut self, name: &str, value: impl Into<String>) {
         self.facts.insert(name.to_string(), value.into());
+    }
+}
+
+/// A node's parameters (defaults filled in) with typed getters whose errors name the operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'a> {
+    op: &'a str,
+    params: &'a [(String, Value)],
+}
+
+impl<'a> Params<'a> {
+    /// The parameters of a node of operation `op`.
+    pub fn new(op: &'a str, params: &'a [(String, Value)]) -> Self {
+        Params { op, params }
+    }
+
+    /// A parameter by name.
+    pub fn param(&self, name: &str) -> Result<&'a Value, OpError> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| OpError::failed(format!("`{}` has no parameter `{name}`", self.op)))
+    }
+
+    /// An integer parameter.
+    pub fn int(&self, name: &str) -> Result<i64, OpError> {
+        match self.param(name)? {
+            Value::Int(i) => Ok(*i),
+            other => Err(self.mistyped(name, "an int", other)),
+        }
+    }
+
+    /// A float parameter.
+    pub fn float(&self, name: &str) -> Result<f64, OpError> {
+        match self.param(name)? {
+            Value::Float(x) => Ok(*x),
+            Value::Int(i) => Ok(*i as f64),
+            other => Err(self.mistyped(name, "a float", other)),
+        }
+    }
+
+    /// A boolean parameter.
+    pub fn bool(&self, name: &str) -> Result<bool, OpError> {
+        match self.param(name)? {
+            Value::Bool(b) => Ok(*b),
+            other => Err(self.mistyped(name, "a bool", other)),
+        }
+    }
+
+    /// A string (or enum word) parameter.
+    pub fn str(&self, name: &str) -> Result<&'a str, OpError> {
+        match self.param(name)? {
+            Value::Str(s) | Value::Enum(s) => Ok(s),
+            other => Err(self.mistyped(name, "a string", other)),
+        }
+    }
+
+    fn mistyped(&self, name: &str, expected: &str, found: &Value) -> OpError {
+        OpError::failed(format!(
+            "parameter `{name}` of `{}` should be {expected}, found `{found}`",
+            self.op
+        ))
     }
 }
 

@@ -11,10 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use burn::prelude::Backend;
 use burn::tensor::DType;
-use rung_engine::{Context, OpError, Operation, Value};
+use rung_engine::preflight::Preview;
+use rung_engine::{Context, OpError, Operation, Params, Value};
 use rung_models::chat::{ChatTemplate, SpecialTokens};
+use rung_models::gguf::GgufFile;
 use rung_models::tokenizer::Tokenizer;
 use rung_models::tokenizer::characters::{CHATML, IM_END};
+use rung_models::weights::config_from_gguf;
 use rung_models::{Architecture, LanguageModel, ModelConfig, init_random};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -104,38 +107,7 @@ impl Operation for TinyModelOp {
     }
 
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
-        let count = |name: &str| -> Result<usize, OpError> {
-            usize::try_from(ctx.int(name)?)
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| OpError::failed(format!("`{name}` must be at least 1")))
-        };
-        let tokenizer = Tokenizer::characters(&printable_ascii())
-            .map_err(|e| OpError::failed(e.to_string()))?;
-        let (hidden, heads, kv_heads) = (count("hidden")?, count("heads")?, count("kv_heads")?);
-        if hidden % heads != 0 || heads % kv_heads != 0 {
-            return Err(OpError::failed(format!(
-                "`heads` ({heads}) must divide `hidden` ({hidden}), and `kv_heads` ({kv_heads}) `heads`"
-            )));
-        }
-        let mut config = ModelConfig::tiny(tokenizer.vocab_size(), hidden, count("layers")?, heads);
-        config.num_kv_heads = kv_heads;
-        if let Value::Int(intermediate) = ctx.param("intermediate")? {
-            config.intermediate_size = usize::try_from(*intermediate)
-                .map_err(|_| OpError::failed("`intermediate` must not be negative"))?;
-        } else {
-            config.intermediate_size = (hidden * 8).div_ceil(3).div_ceil(8) * 8;
-        }
-        config.max_position_embeddings = count("max_length")?;
-        config.rope_theta = ctx.float("rope_theta")?;
-        config.qkv_bias = ctx.bool("qkv_bias")?;
-        if config.qkv_bias {
-            // Query/key/value biases without an output bias are Qwen2's layout; Llama's
-            // `attention_bias` puts a bias on all four projections.
-            config.architecture = Architecture::Qwen2;
-        }
-        config.tie_word_embeddings = ctx.bool("tied_embeddings")?;
-        config.eos_token_ids = tokenizer.eos_ids().to_vec();
+        let (config, tokenizer) = tiny_config(&ctx.typed())?;
         let seed = ctx.int("seed")? as u64;
         let model = init_random::<Cpu>(&config, seed, &Default::default());
         let mut lm = LanguageModel::new(config, model, tokenizer);
@@ -149,6 +121,67 @@ impl Operation for TinyModelOp {
             lm.config.parameter_count()
         ));
         Ok(())
+    }
+}
+
+/// The shape and character tokenizer a `tiny_model` node's parameters describe.
+fn tiny_config(ctx: &Params<'_>) -> Result<(ModelConfig, Tokenizer), OpError> {
+    let count = |name: &str| -> Result<usize, OpError> {
+        usize::try_from(ctx.int(name)?)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| OpError::failed(format!("`{name}` must be at least 1")))
+    };
+    let tokenizer =
+        Tokenizer::characters(&printable_ascii()).map_err(|e| OpError::failed(e.to_string()))?;
+    let (hidden, heads, kv_heads) = (count("hidden")?, count("heads")?, count("kv_heads")?);
+    if hidden % heads != 0 || heads % kv_heads != 0 {
+        return Err(OpError::failed(format!(
+            "`heads` ({heads}) must divide `hidden` ({hidden}), and `kv_heads` ({kv_heads}) `heads`"
+        )));
+    }
+    let mut config = ModelConfig::tiny(tokenizer.vocab_size(), hidden, count("layers")?, heads);
+    config.num_kv_heads = kv_heads;
+    if let Value::Int(intermediate) = ctx.param("intermediate")? {
+        config.intermediate_size = usize::try_from(*intermediate)
+            .map_err(|_| OpError::failed("`intermediate` must not be negative"))?;
+    } else {
+        config.intermediate_size = (hidden * 8).div_ceil(3).div_ceil(8) * 8;
+    }
+    config.max_position_embeddings = count("max_length")?;
+    config.rope_theta = ctx.float("rope_theta")?;
+    config.qkv_bias = ctx.bool("qkv_bias")?;
+    if config.qkv_bias {
+        // Query/key/value biases without an output bias are Qwen2's layout; Llama's
+        // `attention_bias` puts a bias on all four projections.
+        config.architecture = Architecture::Qwen2;
+    }
+    config.tie_word_embeddings = ctx.bool("tied_embeddings")?;
+    config.eos_token_ids = tokenizer.eos_ids().to_vec();
+    Ok((config, tokenizer))
+}
+
+/// The shape of the model an input value stands for, read before anything runs: a tiny
+/// model's from its parameters, a Hugging Face directory's from its `config.json`, a GGUF's
+/// from its header, a fine-tuned model's from the model it was tuned from.
+pub(crate) fn planned_config(node: &Preview<'_>, value: &Value) -> Option<ModelConfig> {
+    let mut upstream = node.upstream(value)?;
+    loop {
+        let view = node.of(upstream);
+        let params = view.typed();
+        match upstream.op.as_str() {
+            "tiny_model" => return tiny_config(&params).ok().map(|(config, _)| config),
+            "hf" => {
+                let dir = find_model_dir(params.str("path").ok()?).ok()?;
+                return ModelConfig::from_hf_file(&dir.join("config.json")).ok();
+            }
+            "gguf" => {
+                let file = GgufFile::open(view.file(params.param("path").ok()?)?).ok()?;
+                return config_from_gguf(&file).ok();
+            }
+            "sft" => upstream = node.upstream(params.param("model").ok()?)?,
+            _ => return None,
+        }
     }
 }
 

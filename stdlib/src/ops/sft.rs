@@ -7,14 +7,15 @@ use std::path::Path;
 
 use burn::backend::Autodiff;
 use burn::tensor::backend::AutodiffBackend;
-use rung_engine::{Context, OpError, Operation, Resources, Value};
+use rung_engine::preflight::{MemoryNeed, Preview};
+use rung_engine::{Context, OpError, Operation, Params, Resources, Value};
 use rung_items::{ItemSet, Template};
 use rung_models::ModelConfig;
 use rung_sft::optim::AdamWConfig;
 use rung_sft::{Checkpointing, Decay, Example, Format, Precision, Recipe, SftError, fine_tune};
 use serde_json::json;
 
-use super::models::{load_model_on, model_source};
+use super::models::{load_model_on, model_source, planned_config};
 use crate::backend::{Cpu, CpuDevice};
 
 /// Fine-tunes a model; see the catalog for its parameters.
@@ -45,6 +46,21 @@ impl Operation for SftOp {
         }
     }
 
+    /// The estimate of [`rung_sft::estimate`] for the upstream model's shape: GPU memory when
+    /// this build trains on a GPU, host memory otherwise.
+    fn memory_needed(&self, node: &Preview<'_>) -> Option<MemoryNeed> {
+        let params = node.typed();
+        let on_gpu = cfg!(feature = "cuda") && params.int("devices").ok()? >= 1;
+        let recipe = recipe(&params, on_gpu).ok()?;
+        let config = planned_config(node, params.param("model").ok()?)?;
+        let estimate = rung_sft::estimate(&config, &recipe);
+        Some(MemoryNeed {
+            bytes: estimate.total(),
+            on_gpu,
+            detail: estimate.to_string(),
+        })
+    }
+
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
         let devices = ctx.int("devices")?;
         if devices > 1 {
@@ -57,7 +73,7 @@ impl Operation for SftOp {
         if devices == 1 && !cfg!(feature = "cuda") {
             ctx.log("this build of rung has no CUDA backend: training on the CPU");
         }
-        let recipe = recipe(ctx, on_gpu)?;
+        let recipe = recipe(&ctx.typed(), on_gpu)?;
         let format = Format {
             chat_template: ctx.bool("chat_template")?,
             system_prompt: match ctx.param("system_prompt")? {
@@ -203,7 +219,7 @@ fn train<B: AutodiffBackend>(
 }
 
 /// The recipe a node's parameters describe.
-fn recipe(ctx: &Context<'_>, on_gpu: bool) -> Result<Recipe, OpError> {
+fn recipe(ctx: &Params<'_>, on_gpu: bool) -> Result<Recipe, OpError> {
     let count = |name: &str| -> Result<usize, OpError> {
         usize::try_from(ctx.int(name)?)
             .map_err(|_| OpError::failed(format!("`{name}` must not be negative")))
