@@ -69,6 +69,17 @@ pub fn fine_tune<B: AutodiffBackend>(
         return Err(SftError::Data("there are no training examples".into()));
     }
     let (sequences, report) = data::tokenize(&model, examples, format)?;
+    let vocab = model.model.vocab_size();
+    if let Some(id) = sequences
+        .iter()
+        .flat_map(|s| &s.ids)
+        .find(|&&id| id as usize >= vocab)
+    {
+        return Err(SftError::Data(format!(
+            "the tokenizer produced token {id}, but {} has only {vocab} embeddings",
+            model.source.display()
+        )));
+    }
     let lengths: Vec<usize> = sequences.iter().map(|s| s.ids.len()).collect();
     let plan = data::plan(
         &lengths,

@@ -197,3 +197,28 @@ fn a_cancelled_run_checkpoints_and_a_checkpoint_of_another_run_is_ignored() {
         "another recipe's checkpoint is not resumed"
     );
 }
+
+#[test]
+fn tokens_past_the_embedding_are_refused_with_a_message() {
+    let mut model = tiny_chat_model("0123456789+=", 32, 1, 0);
+    // A tokenizer with more characters than the model has embeddings.
+    model.tokenizer =
+        rung_models::tokenizer::Tokenizer::characters("0123456789+=abcdefghij").expect("builds");
+    let example = Example {
+        prompt: "j".into(),
+        completion: "1".into(),
+    };
+    let result = fine_tune::<Train>(
+        model,
+        &[example],
+        &format(),
+        &recipe(),
+        &Checkpointing::default(),
+        &mut |_| ControlFlow::Continue(()),
+    );
+    match result {
+        Err(SftError::Data(message)) => assert!(message.contains("embeddings"), "{message}"),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("trained on tokens the model has no embedding for"),
+    }
+}
