@@ -95,6 +95,26 @@ fn done(result: Result<Outcome, Outcome>) -> Outcome {
     result.unwrap_or_else(|outcome| outcome)
 }
 
+/// Says which selected nodes will not fit in `memory` bytes of host memory (or their GPU's);
+/// true when all will.
+fn fits(registry: &Registry, session: &Session<'_>, memory: u64) -> bool {
+    let bounds = MemoryBounds {
+        host: memory,
+        gpu: crate::machine::gpu_memory(),
+    };
+    let refused = check_memory(
+        &session.dag,
+        &session.selected,
+        registry,
+        session.inputs.paths(),
+        bounds,
+    );
+    for (id, why) in &refused {
+        eprintln!("error: `{}` {why}", session.dag.name(*id));
+    }
+    refused.is_empty()
+}
+
 /// `rung plan`: every selected node's status and why, then a summary.
 pub(crate) fn plan(
     registry: &Registry,
@@ -143,7 +163,8 @@ pub(crate) fn plan(
         }
         let _ = writeln!(out, "{summary}");
         let _ = out.flush();
-        Ok(if counts[3].1 > 0 {
+        let fit = fits(registry, &session, crate::machine::memory());
+        Ok(if counts[3].1 > 0 || !fit {
             Outcome::Diagnostics
         } else {
             Outcome::Ok
@@ -188,25 +209,8 @@ pub(crate) fn run(
         let session = attach((dag, selected), file, places)?;
         let dag = &session.dag;
         let memory = settings.memory.unwrap_or_else(crate::machine::memory);
-        let bounds = MemoryBounds {
-            host: memory,
-            gpu: crate::machine::gpu_memory(),
-        };
-        let refused = check_memory(
-            dag,
-            &session.selected,
-            registry,
-            session.inputs.paths(),
-            bounds,
-        );
-        if !refused.is_empty() {
-            for (id, why) in &refused {
-                eprintln!("error: `{}` {why}", dag.name(*id));
-            }
-            eprintln!(
-                "error: {} node(s) would not fit; nothing ran",
-                refused.len()
-            );
+        if !fits(registry, &session, memory) {
+            eprintln!("error: a node would not fit, so nothing ran");
             return Err(Outcome::Diagnostics);
         }
         let cancel = cancel_flag();

@@ -193,3 +193,35 @@ checkpoint tuned = sft(base, train, max_length = 4096, recompute = false)
         fits.stderr
     );
 }
+
+#[test]
+fn rung_plan_names_a_node_that_no_machine_could_fit() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join("sft-plan-memory");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Attention scores alone: 2 x 64 heads x 32768² f32 per layer, kept for 32 layers.
+    let spec = r#"
+items train = dataset("pairs.jsonl", format = jsonl, fields = { target = "answer" })
+model base = tiny_model(hidden = 8192, layers = 32, heads = 64, kv_heads = 8)
+checkpoint tuned = sft(base, train, max_length = 32768, recompute = false)
+"#;
+    std::fs::write(dir.join("s.rung"), spec).unwrap();
+    std::fs::write(
+        dir.join("pairs.jsonl"),
+        "{\"prompt\": \"a\", \"answer\": \"b\"}\n",
+    )
+    .unwrap();
+    let plan = rung(
+        &dir,
+        &["plan", "s.rung", "--store", "store", "--data-root", "."],
+    );
+    assert_eq!(plan.code, 1, "{}{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("new      tuned"), "{}", plan.stdout);
+    assert!(
+        plan.stderr.contains("`tuned` needs about"),
+        "{}",
+        plan.stderr
+    );
+}
