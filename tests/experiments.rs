@@ -62,29 +62,15 @@ fn every_evaluation_task_in_the_experiments_is_one_evaluate_accepts() {
                 Ok(task) => task,
                 Err(error) => panic!("{}: {:?}: {error}", relative(&spec), node.labels),
             };
-            // What the loaders give items: their fields, and metadata the templates may use.
-            let known = [
-                "id",
-                "prompt",
-                "context",
-                "target",
-                "choices",
-                "gold",
-                "gold_text",
-                "solution",
-                "category",
-                "level",
-                "type",
-                "task",
-                "subset",
-                "src",
-                "steps",
+            // What every item offers, and the fields and metadata the loaders add.
+            let loaded = [
+                "solution", "category", "level", "type", "task", "subset", "src", "steps",
             ];
             for template in [&task.prompt, &task.target] {
                 let parsed = rung_items::Template::parse(template).unwrap();
                 for field in parsed.fields() {
                     assert!(
-                        known.contains(&field),
+                        rung_items::template::BUILT_IN.contains(&field) || loaded.contains(&field),
                         "{}: {:?}: no item has a `{field}` field",
                         relative(&spec),
                         node.labels

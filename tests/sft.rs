@@ -19,13 +19,18 @@ checkpoint tuned = sft(base, train, epochs = 2, lr = lr, micro_batch = 4, max_le
 "#;
 
 fn setup(name: &str) -> PathBuf {
+    setup_with(name, SPEC, 24)
+}
+
+/// A fresh folder holding `spec` as `s.rung` and `pairs` training items in `pairs.jsonl`.
+fn setup_with(name: &str, spec: &str, pairs: usize) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("cli")
         .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("s.rung"), SPEC).unwrap();
-    let lines: Vec<String> = (0..24)
+    std::fs::write(dir.join("s.rung"), spec).unwrap();
+    let lines: Vec<String> = (0..pairs)
         .map(|i| format!("{{\"prompt\": \"{i} twice\", \"answer\": \"{}\"}}", 2 * i))
         .collect();
     std::fs::write(dir.join("pairs.jsonl"), lines.join("\n")).unwrap();
@@ -127,22 +132,12 @@ fn a_fine_tuned_model_answers_through_rung_generate() {
 
 #[test]
 fn a_fine_tuning_node_that_will_not_fit_is_refused_before_anything_runs() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli")
-        .join("sft-memory");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     let spec = r#"
 items train = dataset("pairs.jsonl", format = jsonl, fields = { target = "answer" })
 model base = tiny_model(hidden = 2048, layers = 8, heads = 16, kv_heads = 4)
 checkpoint tuned = sft(base, train, max_length = 4096, recompute = false)
 "#;
-    std::fs::write(dir.join("s.rung"), spec).unwrap();
-    std::fs::write(
-        dir.join("pairs.jsonl"),
-        "{\"prompt\": \"a\", \"answer\": \"b\"}\n",
-    )
-    .unwrap();
+    let dir = setup_with("sft-memory", spec, 1);
     let run = rung(
         &dir,
         &[
@@ -196,23 +191,13 @@ checkpoint tuned = sft(base, train, max_length = 4096, recompute = false)
 
 #[test]
 fn rung_plan_names_a_node_that_no_machine_could_fit() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli")
-        .join("sft-plan-memory");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     // Attention scores alone: 2 x 64 heads x 32768² f32 per layer, kept for 32 layers.
     let spec = r#"
 items train = dataset("pairs.jsonl", format = jsonl, fields = { target = "answer" })
 model base = tiny_model(hidden = 8192, layers = 32, heads = 64, kv_heads = 8)
 checkpoint tuned = sft(base, train, max_length = 32768, recompute = false)
 "#;
-    std::fs::write(dir.join("s.rung"), spec).unwrap();
-    std::fs::write(
-        dir.join("pairs.jsonl"),
-        "{\"prompt\": \"a\", \"answer\": \"b\"}\n",
-    )
-    .unwrap();
+    let dir = setup_with("sft-plan-memory", spec, 1);
     let plan = rung(
         &dir,
         &["plan", "s.rung", "--store", "store", "--data-root", "."],

@@ -16,7 +16,7 @@ use crate::item::Item;
 use crate::task::{ChoiceScoring, Task};
 
 /// The names every item may offer, before its `fields` and metadata.
-const BUILT_IN: [&str; 7] = [
+pub const BUILT_IN: [&str; 7] = [
     "id",
     "prompt",
     "context",

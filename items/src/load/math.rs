@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Loaded, numbered_lines, parse_line, read_text};
+use super::{Loaded, id_field, numbered_lines, parse_line, read_text};
 use crate::error::LoadError;
 use crate::item::Item;
 use crate::latex::last_boxed;
@@ -27,17 +27,7 @@ pub(super) fn load(path: &Path) -> Result<Vec<Loaded>, LoadError> {
     let mut loaded = Vec::new();
     for (line, content) in numbered_lines(&text) {
         let row: Row = parse_line(path, line, content)?;
-        let idx = match &row.idx {
-            serde_json::Value::Number(number) if number.is_u64() => number.to_string(),
-            serde_json::Value::String(text) if !text.is_empty() => text.clone(),
-            other => {
-                return Err(LoadError::at(
-                    path,
-                    line,
-                    format!("expected `idx` to be a whole number or a string, found {other}"),
-                ));
-            }
-        };
+        let idx = id_field(path, line, "idx", &row.idx)?;
         let Some(target) = last_boxed(&row.solution) else {
             return Err(LoadError::at(
                 path,

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Loaded, numbered_lines, parse_line, read_text};
+use super::{Loaded, id_field, numbered_lines, parse_line, read_text};
 use crate::error::LoadError;
 use crate::item::Item;
 
@@ -30,19 +30,7 @@ pub(super) fn load(path: &Path) -> Result<Vec<Loaded>, LoadError> {
     let mut loaded = Vec::new();
     for (line, content) in numbered_lines(&text) {
         let row: Row = parse_line(path, line, content)?;
-        let question_id = match &row.question_id {
-            serde_json::Value::Number(number) if number.is_u64() => number.to_string(),
-            serde_json::Value::String(text) if !text.is_empty() => text.clone(),
-            other => {
-                return Err(LoadError::at(
-                    path,
-                    line,
-                    format!(
-                        "expected `question_id` to be a whole number or a string, found {other}"
-                    ),
-                ));
-            }
-        };
+        let question_id = id_field(path, line, "question_id", &row.question_id)?;
         let count = row.options.len();
         if count == 0 || count > LABELS.len() {
             return Err(LoadError::at(

@@ -289,6 +289,25 @@ pub(crate) fn parse_line<T: serde::de::DeserializeOwned>(
     serde_json::from_str(content).map_err(|error| LoadError::json(path, line, &error))
 }
 
+/// The text of an id field that must be a whole number or a non-empty string (MATH's `idx`,
+/// MMLU-Pro's `question_id`), or an error naming the field at `path:line`.
+pub(crate) fn id_field(
+    path: &Path,
+    line: usize,
+    field: &str,
+    value: &serde_json::Value,
+) -> Result<String, LoadError> {
+    match value {
+        serde_json::Value::Number(number) if number.is_u64() => Ok(number.to_string()),
+        serde_json::Value::String(text) if !text.is_empty() => Ok(text.clone()),
+        other => Err(LoadError::at(
+            path,
+            line,
+            format!("expected `{field}` to be a whole number or a string, found {other}"),
+        )),
+    }
+}
+
 /// Text of a JSON scalar as a template would print it: strings as they are, numbers plainly.
 pub(crate) fn scalar_text(value: &serde_json::Value) -> Option<String> {
     match value {
