@@ -1,9 +1,11 @@
 //! Difficulty bins: items split by difficulty into numbered bins, with an optional train/test split.
 //!
 //! Bin 0 holds the easiest items. Quantile bins follow the study's rule: with n bins, an item
-//! whose difficulty quantile (the share of items strictly easier than it) is q goes to bin b with
-//! b/n <= q < (b+1)/n, the last bin closed. Items of equal difficulty therefore always share a
-//! bin, and bins are equal in size up to ties.
+//! whose difficulty quantile (its rank's share of the items) is q goes to bin b with
+//! b/n <= q < (b+1)/n, so bins are equal in size to within one item. Items of equal difficulty
+//! are ranked by a hash of their ids: under the 1PL model every item with the same number of
+//! correct answers has the same difficulty, and keeping such ties together would leave bins
+//! empty when subjects are few.
 
 use std::fmt;
 
@@ -97,7 +99,9 @@ pub struct Bins {
     /// The split, if any.
     pub split: Option<Split>,
     /// The difficulty range each bin covers, as (lower, upper) bounds; the outer bounds of
-    /// open-ended bins are infinite.
+    /// open-ended bins are infinite, and an empty bin's are NaN (in JSON, `"inf"`, `"-inf"` and
+    /// `null`).
+    #[serde(with = "bounds")]
     pub ranges: Vec<(f64, f64)>,
     /// Every item, in the order given.
     pub items: Vec<Assignment>,
@@ -209,19 +213,29 @@ fn check_count(n: usize, items: usize) -> Result<(), BinError> {
 
 fn quantile(items: &[(String, f64)], n: usize) -> Result<Binned, BinError> {
     check_count(n, items.len())?;
-    let mut sorted: Vec<f64> = items.iter().map(|(_, d)| *d).collect();
-    sorted.sort_by(f64::total_cmp);
-    let total = sorted.len();
-    let bins: Vec<usize> = items
-        .iter()
-        .map(|(_, d)| {
-            // Items strictly easier than this one, as a share: b/n <= q < (b+1)/n.
-            let below = sorted.partition_point(|x| x < d);
-            (below * n / total).min(n - 1)
-        })
-        .collect();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| {
+        items[a]
+            .1
+            .total_cmp(&items[b].1)
+            .then_with(|| tie_break(&items[a].0).cmp(&tie_break(&items[b].0)))
+            .then_with(|| items[a].0.cmp(&items[b].0))
+    });
+    let total = items.len();
+    let mut bins = vec![0; total];
+    for (rank, &k) in order.iter().enumerate() {
+        bins[k] = rank * n / total;
+    }
     let ranges = ranges_of(items, &bins, n);
     Ok((bins, ranges))
+}
+
+/// The 64-bit FNV-1a hash of an id: an order for tied items that is stable across runs and
+/// unrelated to where the items stand in their file.
+fn tie_break(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn equal_width(
@@ -287,6 +301,65 @@ fn ranges_of(items: &[(String, f64)], bins: &[usize], n: usize) -> Vec<(f64, f64
     ranges
 }
 
+/// Bin bounds in JSON, which has no infinities or NaN: those are written as `"inf"`, `"-inf"`
+/// and `null`.
+mod bounds {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Bound {
+        Number(f64),
+        Text(String),
+        Missing,
+    }
+
+    impl Bound {
+        fn of(x: f64) -> Bound {
+            match x {
+                f64::INFINITY => Bound::Text("inf".into()),
+                f64::NEG_INFINITY => Bound::Text("-inf".into()),
+                x if x.is_nan() => Bound::Missing,
+                x => Bound::Number(x),
+            }
+        }
+
+        fn value<E: serde::de::Error>(self) -> Result<f64, E> {
+            match self {
+                Bound::Number(x) => Ok(x),
+                Bound::Missing => Ok(f64::NAN),
+                Bound::Text(text) => match text.as_str() {
+                    "inf" => Ok(f64::INFINITY),
+                    "-inf" => Ok(f64::NEG_INFINITY),
+                    other => Err(E::custom(format!(
+                        "a bin bound must be a number, \"inf\", \"-inf\" or null, found \"{other}\""
+                    ))),
+                },
+            }
+        }
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        ranges: &[(f64, f64)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let bounds: Vec<(Bound, Bound)> = ranges
+            .iter()
+            .map(|&(lo, hi)| (Bound::of(lo), Bound::of(hi)))
+            .collect();
+        bounds.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(f64, f64)>, D::Error> {
+        Vec::<(Bound, Bound)>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(lo, hi)| Ok((lo.value()?, hi.value()?)))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,14 +395,42 @@ mod tests {
     }
 
     #[test]
-    fn tied_items_share_a_bin() {
-        let bins = assign(
-            &items(&[1.0, 1.0, 1.0, 2.0]),
-            &Rule::Quantile { n: 2 },
-            None,
-        )
-        .unwrap();
-        assert_eq!(bins_of(&bins), [0, 0, 0, 1]);
+    fn tied_items_are_split_to_keep_bins_equal() {
+        // Eight items tied at 1.0 and two at 2.0, in 5 bins: every bin gets two items, the
+        // easiest four bins taking the tied ones, chosen by the id hash, the same every time.
+        let data = items(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0]);
+        let bins = assign(&data, &Rule::Quantile { n: 5 }, None).unwrap();
+        let mut sizes = [0usize; 5];
+        bins.items.iter().for_each(|a| sizes[a.bin] += 1);
+        assert_eq!(sizes, [2; 5]);
+        assert_eq!(&bins_of(&bins)[8..], [4, 4]);
+        assert_eq!(bins.ranges[1], (1.0, 1.0));
+        let again = assign(&data, &Rule::Quantile { n: 5 }, None).unwrap();
+        assert_eq!(bins_of(&bins), bins_of(&again));
+        // The order of the ties is not the order of the file.
+        assert_ne!(&bins_of(&bins)[..8], [0, 0, 1, 1, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn infinite_and_empty_bounds_survive_json() {
+        let bins = Bins {
+            rule: Rule::Edges { edges: vec![0.0] },
+            split: None,
+            ranges: vec![
+                (f64::NEG_INFINITY, 0.0),
+                (f64::NAN, f64::NAN),
+                (0.5, f64::INFINITY),
+            ],
+            items: Vec::new(),
+        };
+        let text = serde_json::to_string(&bins).unwrap();
+        let back: Bins = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.ranges[0], (f64::NEG_INFINITY, 0.0));
+        assert!(back.ranges[1].0.is_nan() && back.ranges[1].1.is_nan());
+        assert_eq!(back.ranges[2], (0.5, f64::INFINITY));
+        let bad = text.replace("\"inf\"", "\"huge\"");
+        let error = serde_json::from_str::<Bins>(&bad).expect_err("not a bound");
+        assert!(error.to_string().contains("huge"), "{error}");
     }
 
     #[test]

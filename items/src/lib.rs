@@ -52,7 +52,7 @@ pub mod template;
 pub use data_root::{DataError, DataRoot, RootSource, check_sha256, sha256_file};
 pub use error::LoadError;
 pub use filter::Extractor;
-pub use item::{DuplicateId, Item, ItemSet, SaveError, Split};
+pub use item::{DuplicateId, ITEMS_FILE, Item, ItemSet, SaveError, Split};
 pub use latex::{boxed_all, last_boxed, math_equiv, normalize_math};
 pub use load::{Fields, Format, LoadOptions, STUDY_BBH_TASKS, load};
 pub use metric::{ChoiceOutcome, ScoreError, argmax, exact_match, score_choices, score_generation};

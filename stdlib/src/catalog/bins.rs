@@ -3,7 +3,7 @@
 use rung_engine::signature::DuplicateName;
 use rung_engine::{Catalog, ParamSig, Type};
 
-use super::{artifact, def, float, int, op, opt, req};
+use super::{artifact, at_version, def, float, int, op, opt, req};
 
 /// The parameters every binning shares after its own: the optional per-bin split.
 fn split_params() -> [ParamSig; 2] {
@@ -28,12 +28,14 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
     };
     let mut quantile = vec![source(), def("n", Type::Int, int(10), "Number of bins.")];
     quantile.extend(split_params());
-    catalog.add_op(op(
+    catalog.add_op(at_version(
+        2,
+        op(
         "quantile_bins",
         "bins",
         "Equal-size bins by difficulty quantile: bin b holds items with b/n <= quantile < (b+1)/n (the study's binning).",
         quantile,
-    ))?;
+    )))?;
 
     let mut equal_width = vec![
         source(),
@@ -50,12 +52,14 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         ),
     ];
     equal_width.extend(split_params());
-    catalog.add_op(op(
+    catalog.add_op(at_version(
+        2,
+        op(
         "equal_width_bins",
         "bins",
         "Bins of equal difficulty width between the easiest and hardest item (or a given range).",
         equal_width,
-    ))?;
+    )))?;
 
     let mut edges = vec![
         source(),
@@ -66,11 +70,14 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         ),
     ];
     edges.extend(split_params());
-    catalog.add_op(op(
-        "edge_bins",
-        "bins",
-        "Bins at explicit difficulty edges.",
-        edges,
+    catalog.add_op(at_version(
+        2,
+        op(
+            "edge_bins",
+            "bins",
+            "Bins at explicit difficulty edges.",
+            edges,
+        ),
     ))?;
     Ok(())
 }

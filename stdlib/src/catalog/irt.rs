@@ -3,7 +3,7 @@
 use rung_engine::signature::DuplicateName;
 use rung_engine::{Catalog, Type};
 
-use super::{artifact, def, defaults, enumeration, float, int, op, record, req, word};
+use super::{artifact, at_version, def, defaults, enumeration, float, int, op, record, req, word};
 
 pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
     catalog.add_enum(enumeration(
@@ -52,7 +52,9 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
             def("guessing_beta", Type::Float, float(17.0), "Second shape of the beta prior on guessing (3pl)."),
         ],
     ))?;
-    catalog.add_op(op(
+    catalog.add_op(at_version(
+        2,
+        op(
         "irt",
         "difficulty",
         "Fits an IRT model to a response matrix on burn tensors, handling missing cells, deterministically for a seed.",
@@ -70,6 +72,6 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
             def("min_responses", Type::Int, int(1), "Drop items with fewer observed responses than this."),
             def("seed", Type::Int, int(42), "Seed of initialisation and sampling."),
         ],
-    ))?;
+    )))?;
     Ok(())
 }

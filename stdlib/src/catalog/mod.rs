@@ -54,6 +54,13 @@ fn op(
     }
 }
 
+/// `signature` at a later version: its output changed, so every result cached under an
+/// earlier one is recomputed.
+fn at_version(version: u32, mut signature: OpSignature) -> OpSignature {
+    signature.version = version;
+    signature
+}
+
 /// An enum with documented variants.
 fn enumeration(
     name: &'static str,

@@ -3,7 +3,7 @@
 use rung_engine::signature::DuplicateName;
 use rung_engine::{Catalog, Type};
 
-use super::{artifact, def, enumeration, float, op, opt, req, string, word};
+use super::{artifact, at_version, def, enumeration, float, op, opt, req, string, word};
 
 pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
     catalog.add_enum(enumeration(
@@ -26,7 +26,9 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         ],
     ))?;
     // Not called `responses`: the kind has that name, and the catalog has one namespace.
-    catalog.add_op(op(
+    catalog.add_op(at_version(
+        2,
+        op(
         "response_matrix",
         "responses",
         "Loads a response matrix, missing cells allowed, aligned to an item set by id.",
@@ -42,6 +44,6 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
             def("unmatched", Type::Enum("Unmatched"), word("error"), "What to do with item ids absent from `items`."),
             opt("sha256", Type::Str, "Expected SHA-256 of the file; loading fails if the content differs."),
         ],
-    ))?;
+    )))?;
     Ok(())
 }

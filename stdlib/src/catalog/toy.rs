@@ -31,16 +31,18 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
     catalog.add_op(op(
         "toy_population",
         "responses",
-        "A real response matrix from a population of tiny character-level models of varied size and training length, each trained on toy items and tested on `items`.",
+        "A real response matrix: a population of tiny character-level models of varied width and depth, trained from scratch, answers `items` at several points of its training; each (member, step) is a subject.",
         vec![
-            req("items", artifact("items"), "The items every member answers."),
-            opt("train", artifact("items"), "Items the members train on (none = fresh toy items from the seed, disjoint from `items`)."),
-            def("members", Type::Int, int(32), "Number of models; each draws a width, a depth and a training length from the lists."),
-            def("widths", Type::list(Type::Int), list([16, 32, 64].map(int)), "Hidden widths to draw from."),
-            def("depths", Type::list(Type::Int), list([1, 2].map(int)), "Layer counts to draw from."),
-            def("steps", Type::list(Type::Int), list([50, 200, 800].map(int)), "Training steps to draw from."),
-            def("lr", Type::Float, float(3e-3), "Learning rate of every member."),
-            def("seed", Type::Int, int(0), "Seed of the draws, initialisation and training."),
+            req("items", artifact("items"), "The items every subject answers."),
+            opt("train", artifact("items"), "Items every member trains on (none = each member trains on its own sample of `items`)."),
+            def("sample", Type::Float, float(0.5), "Share of `items` each member trains on, when `train` is not given."),
+            def("members", Type::Int, int(6), "Models trained; member k has width widths[k mod W] and depth depths[(k / W) mod D], so the first W x D members cover every combination."),
+            def("widths", Type::list(Type::Int), list([32, 48, 64].map(int)), "Hidden widths (multiples of 16)."),
+            def("depths", Type::list(Type::Int), list([1, 2].map(int)), "Layer counts."),
+            def("steps", Type::list(Type::Int), list([100, 200, 400, 800].map(int)), "Training steps, increasing, at which every member answers the items; each is a subject of its own."),
+            def("batch_size", Type::Int, int(64), "Items per training step."),
+            def("lr", Type::Float, float(3e-3), "Peak learning rate of every member (AdamW, cosine decay)."),
+            def("seed", Type::Int, int(0), "Seed of the samples, initialisation and data order."),
         ],
     ))?;
     let mut params = vec![req("train", artifact("items"), "The items to train on.")];

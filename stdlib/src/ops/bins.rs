@@ -66,7 +66,7 @@ impl Operation for Binning {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
@@ -89,6 +89,7 @@ impl Operation for Binning {
             ));
         }
         save_bins(&bins, ctx.out_dir())?;
+        super::sets::carry_items(ctx.paths("difficulty")?[0], ctx.out_dir())?;
         Ok(())
     }
 }

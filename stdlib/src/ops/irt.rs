@@ -52,7 +52,7 @@ impl Operation for IrtOp {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
@@ -83,6 +83,7 @@ impl Operation for IrtOp {
             ctx.log(line);
         }
         save_fit(&fit, ctx.out_dir())?;
+        super::sets::carry_items(ctx.paths("responses")?[0], ctx.out_dir())?;
         Ok(())
     }
 }

@@ -17,7 +17,9 @@ mod models;
 mod params;
 mod report;
 mod responses;
+mod sets;
 mod sft;
+mod toy;
 
 pub use irt::{Device, fit_matrix};
 pub use models::MODEL_ROOT_ENV;
@@ -34,6 +36,13 @@ pub(crate) fn implement_all(registry: &mut Registry) -> Result<(), RegistryError
     registry.implement(Arc::new(models::GgufOp))?;
     registry.implement(Arc::new(sft::SftOp))?;
     registry.implement(Arc::new(evaluate::EvaluateOp))?;
+    registry.implement(Arc::new(toy::ToyItemsOp))?;
+    registry.implement(Arc::new(toy::ToyPopulationOp))?;
+    registry.implement(Arc::new(toy::ToyModelOp))?;
+    registry.implement(Arc::new(sets::BinOp))?;
+    registry.implement(Arc::new(sets::PartOp))?;
+    registry.implement(Arc::new(sets::UnionOp))?;
+    registry.implement(Arc::new(sets::MixtureOp))?;
     for op in bins::ops() {
         registry.implement(op)?;
     }

@@ -13,12 +13,10 @@ use burn::prelude::Backend;
 use burn::tensor::DType;
 use rung_engine::preflight::Preview;
 use rung_engine::{Context, OpError, Operation, Params, Value};
-use rung_models::chat::{ChatTemplate, SpecialTokens};
 use rung_models::gguf::GgufFile;
 use rung_models::tokenizer::Tokenizer;
-use rung_models::tokenizer::characters::{CHATML, IM_END};
 use rung_models::weights::config_from_gguf;
-use rung_models::{Architecture, LanguageModel, ModelConfig, init_random};
+use rung_models::{Architecture, LanguageModel, ModelConfig};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -89,11 +87,6 @@ pub(crate) fn shared_cpu_model(dir: &Path) -> Result<(Arc<LanguageModel<Cpu>>, b
     Ok((model, false))
 }
 
-/// The characters tiny models read: printable ASCII and the line break.
-pub(crate) fn printable_ascii() -> String {
-    (' '..='~').chain(std::iter::once('\n')).collect()
-}
-
 /// A tiny seeded decoder with the character tokenizer and ChatML.
 pub(super) struct TinyModelOp;
 
@@ -109,11 +102,8 @@ impl Operation for TinyModelOp {
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
         let (config, tokenizer) = tiny_config(&ctx.typed())?;
         let seed = ctx.int("seed")? as u64;
-        let model = init_random::<Cpu>(&config, seed, &Default::default());
-        let mut lm = LanguageModel::new(config, model, tokenizer);
-        let special = SpecialTokens::new().with("eos_token", IM_END);
-        lm.chat_template =
-            Some(ChatTemplate::new(CHATML, special).map_err(|e| OpError::failed(e.to_string()))?);
+        let lm = rung_toy::character_model::<Cpu>(config, tokenizer, seed, &CpuDevice::default())
+            .map_err(|e| OpError::failed(e.to_string()))?;
         lm.save(ctx.out_dir())
             .map_err(|e| OpError::failed(e.to_string()))?;
         ctx.log(format_args!(
@@ -125,15 +115,14 @@ impl Operation for TinyModelOp {
 }
 
 /// The shape and character tokenizer a `tiny_model` node's parameters describe.
-fn tiny_config(ctx: &Params<'_>) -> Result<(ModelConfig, Tokenizer), OpError> {
+pub(super) fn tiny_config(ctx: &Params<'_>) -> Result<(ModelConfig, Tokenizer), OpError> {
     let count = |name: &str| -> Result<usize, OpError> {
         usize::try_from(ctx.int(name)?)
             .ok()
             .filter(|&n| n > 0)
             .ok_or_else(|| OpError::failed(format!("`{name}` must be at least 1")))
     };
-    let tokenizer =
-        Tokenizer::characters(&printable_ascii()).map_err(|e| OpError::failed(e.to_string()))?;
+    let tokenizer = rung_toy::character_tokenizer().map_err(|e| OpError::failed(e.to_string()))?;
     let (hidden, heads, kv_heads) = (count("hidden")?, count("heads")?, count("kv_heads")?);
     if hidden % heads != 0 || heads % kv_heads != 0 {
         return Err(OpError::failed(format!(

@@ -1,4 +1,5 @@
-//! `response_matrix`: a response matrix loaded from a file, checked and aligned to an item set.
+//! `response_matrix`: a response matrix loaded from a file, checked and aligned to an item set
+//! (whose items it keeps, for the bins made from it).
 
 use rung_engine::{Context, OpError, Operation};
 use rung_irt::files::save_matrix;
@@ -14,7 +15,7 @@ impl Operation for ResponseMatrixOp {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
@@ -72,6 +73,7 @@ impl Operation for ResponseMatrixOp {
                 ));
             }
             matrix = aligned.matrix;
+            super::sets::carry_items(ctx.paths("items")?[0], ctx.out_dir())?;
         }
         save_matrix(&matrix, ctx.out_dir())?;
         Ok(())
