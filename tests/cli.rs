@@ -116,11 +116,16 @@ fn help_describes_operations_from_their_signatures() {
 
 #[test]
 fn run_says_which_operations_are_not_implemented() {
-    let run = rung(&root(), &["run", "experiments/quickstart.rung"]);
+    let store = tempfile::tempdir().expect("temporary store");
+    let store = store.path().display().to_string();
+    let run = rung(
+        &root(),
+        &["run", "experiments/analyses/beyond.rung", "--store", &store],
+    );
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .contains("cannot run: no implementation yet for `bin`, `generalization_matrix`"),
+            .contains("cannot run: no implementation yet for `curriculum`, `model_selection`"),
         "{}",
         run.stderr
     );

@@ -16,8 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::digest::Digest;
 use crate::plan::NodeId;
 use crate::signature::Catalog;
+use crate::store::{Provenance, Store};
 use crate::value::Value;
 
 /// What one node needs while it runs; the scheduler never oversubscribes the machine's share.
@@ -116,6 +118,8 @@ pub struct Context<'a> {
     pub(crate) op: &'a str,
     pub(crate) params: &'a [(String, Value)],
     pub(crate) inputs: HashMap<NodeId, PathBuf>,
+    pub(crate) upstream_keys: HashMap<NodeId, Digest>,
+    pub(crate) store: &'a Store,
     pub(crate) files: &'a HashMap<String, PathBuf>,
     pub(crate) out: PathBuf,
     pub(crate) checkpoints: PathBuf,
@@ -192,6 +196,17 @@ impl Context<'_> {
             Value::File(path) => self.files.get(path).map(PathBuf::as_path),
             _ => None,
         }
+    }
+
+    /// How the upstream output that `value` stands for was computed (its node's name,
+    /// operation, parameters, inputs, host and timing), if it is one: for reports that show
+    /// where their inputs came from.
+    pub fn provenance_of(&self, value: &Value) -> Option<Provenance> {
+        let Value::Node(id) = value else {
+            return None;
+        };
+        let key = self.upstream_keys.get(id)?;
+        self.store.entry(key).map(|entry| entry.provenance)
     }
 
     /// The paths of every file and upstream output in parameter `name` (a single input or a list).

@@ -115,6 +115,8 @@ struct Runnable {
     op: Arc<dyn Operation>,
     resources: Resources,
     upstream: Vec<(NodeId, Digest)>,
+    /// The keys of the upstream nodes, for their provenance.
+    upstream_keys: Vec<(NodeId, Digest)>,
 }
 
 /// Runs the selected nodes (and reports each to `observer`).
@@ -238,13 +240,21 @@ pub fn execute(
                 used.gpus += r.gpus;
                 used.memory += r.memory;
                 running += 1;
-                let upstream = dag
-                    .inputs(next.id)
-                    .into_iter()
-                    .filter_map(|i| book.report.outputs[i.index()].map(|d| (i, d)))
+                let inputs = dag.inputs(next.id);
+                let upstream = inputs
+                    .iter()
+                    .filter_map(|&i| book.report.outputs[i.index()].map(|d| (i, d)))
+                    .collect();
+                let upstream_keys = inputs
+                    .iter()
+                    .filter_map(|&i| book.report.keys[i.index()].map(|k| (i, k)))
                     .collect();
                 // The workers outlive this loop, so the queue is open.
-                let _ = tasks.send(Runnable { upstream, ..next });
+                let _ = tasks.send(Runnable {
+                    upstream,
+                    upstream_keys,
+                    ..next
+                });
             }
             if running == 0 && book.ready.is_empty() && deferred.is_empty() {
                 break;
@@ -422,6 +432,7 @@ impl Job<'_, '_> {
             op: Arc::clone(op),
             resources,
             upstream: Vec::new(),
+            upstream_keys: Vec::new(),
         })
     }
 
@@ -433,6 +444,7 @@ impl Job<'_, '_> {
             ref op,
             resources,
             ref upstream,
+            ref upstream_keys,
         } = *task;
         let name = self.dag.name(id);
         let node = self.dag.plan().node(id);
@@ -476,6 +488,8 @@ impl Job<'_, '_> {
                 op: &node.op,
                 params: &node.params,
                 inputs: input_dirs.clone(),
+                upstream_keys: upstream_keys.iter().copied().collect(),
+                store: self.store,
                 files: self.inputs.paths(),
                 out,
                 checkpoints: self.store.checkpoint_dir(&key),

@@ -238,7 +238,7 @@ mod tests {
             let mut total = 0i64;
             let mut term = String::new();
             let mut sign = 1;
-            let mut close = |term: &str, sign: i64| -> i64 {
+            let close = |term: &str, sign: i64| -> i64 {
                 sign * term
                     .split('*')
                     .map(|n| n.parse::<i64>().expect("number"))

@@ -126,7 +126,7 @@ pub fn population<B: AutodiffBackend>(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let results: Mutex<Vec<(usize, Result<Vec<Subject>, ToyError>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<MemberOutcome>> = Mutex::new(Vec::new());
     let work = || {
         loop {
             let k = next.fetch_add(1, Ordering::SeqCst);
@@ -177,6 +177,9 @@ pub fn population<B: AutodiffBackend>(
     }
     Ok(subjects)
 }
+
+/// A member's number and its snapshots' answers, or why it stopped.
+type MemberOutcome = (usize, Result<Vec<Subject>, ToyError>);
 
 /// Trains member `k` and returns its snapshots' answers; `on_step` sees each step's loss and
 /// returns whether to stop.

@@ -72,6 +72,11 @@ pub fn prompt(item: &Item) -> String {
     format!("{}=", item.prompt)
 }
 
+/// What [`train`] calls after every step: with the step number (from 1), the total, the loss
+/// and the weights so far.
+pub type AfterStep<'a, B> =
+    dyn FnMut(usize, usize, f64, &LanguageModel<B>) -> Result<ControlFlow<()>, ToyError> + 'a;
+
 /// Trains `model` on `items` (each needs a target). After every step, `after_step` sees the
 /// step number (from 1), the total and the loss, and the weights so far; an error it returns
 /// stops training and is returned.
@@ -79,12 +84,7 @@ pub fn train<B: AutodiffBackend>(
     model: LanguageModel<B::InnerBackend>,
     items: &[Item],
     config: &TrainConfig,
-    after_step: &mut dyn FnMut(
-        usize,
-        usize,
-        f64,
-        &LanguageModel<B::InnerBackend>,
-    ) -> Result<ControlFlow<()>, ToyError>,
+    after_step: &mut AfterStep<'_, B::InnerBackend>,
 ) -> Result<LanguageModel<B::InnerBackend>, ToyError> {
     if items.is_empty() || config.steps == 0 || config.batch_size == 0 {
         return Err(ToyError::Config(

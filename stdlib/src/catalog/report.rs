@@ -3,7 +3,7 @@
 use rung_engine::signature::DuplicateName;
 use rung_engine::{Catalog, ParamSig, Type};
 
-use super::{artifact, def, enumeration, float, int, list, op, opt, req, string, word};
+use super::{artifact, at_version, def, enumeration, float, int, list, op, opt, req, string, word};
 
 /// Where the figures go and what they are titled; every report takes these last.
 fn presentation() -> [ParamSig; 2] {
@@ -115,7 +115,9 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
             def("seed", Type::Int, int(42), "Seed of the bootstrap."),
         ]),
     ))?;
-    catalog.add_op(op(
+    catalog.add_op(at_version(
+        2,
+        op(
         "difficulty_report",
         "report",
         "Difficulty histograms, standard errors, item fit and the convergence trace of an IRT fit, with bin boundaries when given.",
@@ -123,7 +125,7 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
             req("difficulty", artifact("difficulty"), "The fitted IRT model."),
             opt("bins", artifact("bins"), "A binning to mark on the histograms and summarise per bin."),
         ]),
-    ))?;
+    )))?;
     catalog.add_op(op(
         "agreement",
         "report",

@@ -14,7 +14,7 @@ impl Operation for DifficultyReportOp {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
@@ -37,6 +37,12 @@ impl Operation for DifficultyReportOp {
         };
         let written = difficulty_report(&fit, bins.as_ref(), &title, ctx.out_dir())
             .map_err(|e| OpError::failed(e.to_string()))?;
+        if formats.iter().any(|f| f == "png") {
+            for file in written.iter().filter(|f| f.ends_with(".svg")) {
+                rung_report::write_png_beside(ctx.out_dir(), file)
+                    .map_err(|e| OpError::failed(e.to_string()))?;
+            }
+        }
         for file in &written {
             let wanted = file
                 .rsplit('.')
@@ -65,9 +71,6 @@ impl Operation for DifficultyReportOp {
                 ctx.out_dir().join("summary.json"),
                 serde_json::to_vec_pretty(&summary).map_err(std::io::Error::from)?,
             )?;
-        }
-        if formats.iter().any(|f| f == "png") {
-            ctx.log("png: not written; this report writes its figures as SVG");
         }
         Ok(())
     }

@@ -210,10 +210,10 @@ impl Operation for ToyModelOp {
             let ctx_ref = &*ctx;
             let mut after_step = |step: usize, total: usize, loss: f64, _: &_| {
                 ctx_ref.progress(step as u64, total as u64, "steps");
-                if step % 25 == 0 {
+                if step.is_multiple_of(25) {
                     ctx_ref.status(&format!("loss {loss:.3}"));
                 }
-                if step % (total / 10).max(1) == 0 || step == total {
+                if step.is_multiple_of((total / 10).max(1)) || step == total {
                     losses.push((step, loss));
                 }
                 if ctx_ref.cancelled() {
