@@ -284,7 +284,10 @@ impl Operation for GainByGapOp {
                 .map_err(|_| OpError::failed("`bootstrap` must not be negative"))?,
             confidence: ctx.float("confidence")?,
             seed: ctx.int("seed")? as u64,
-            title: title(ctx, || "Gain over zero-shot by difficulty gap".to_string())?,
+            title: title(ctx, || {
+                let names: Vec<&str> = matrices.iter().map(|(label, _)| label.as_str()).collect();
+                names.join(", ")
+            })?,
             per_matrix: true,
             formats: formats(ctx)?,
         };
