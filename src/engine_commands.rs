@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use rung_engine::preflight::{MemoryBounds, check_memory};
 use rung_engine::scheduler::{NodeOutcome, RunOptions, execute};
-use rung_engine::store::{RunRecord, SpecRecord};
+use rung_engine::store::{ActionEntry, RunRecord, SpecRecord};
 use rung_engine::survey::{Inputs, Status, node_record, survey};
 use rung_engine::{Dag, Digest, NodeId, Registry, Store};
 use rung_lang::{Program, check_file};
@@ -373,45 +373,7 @@ pub(crate) fn show(
     places: &Places,
 ) -> Outcome {
     done((|| {
-        let (store, key) = match spec {
-            Some(file) => {
-                let program = load(registry, file, overrides)?;
-                let session = attach(select(&program, &[])?, file, places)?;
-                let dag = &session.dag;
-                let Some(id) = dag.order().iter().copied().find(|id| {
-                    dag.name(*id) == node || dag.plan().node(*id).labels.iter().any(|l| l == node)
-                }) else {
-                    eprintln!("error: `{}` has no node called `{node}`", file.display());
-                    return Err(Outcome::Usage);
-                };
-                let survey = survey(
-                    dag,
-                    &session.selected,
-                    &session.store,
-                    &session.inputs,
-                    None,
-                );
-                match (&survey.status[id.index()], survey.keys[id.index()]) {
-                    (Some(Status::Cached), Some(key)) => (session.store, key),
-                    (status, _) => {
-                        let word = status.as_ref().map_or("unknown", Status::word);
-                        eprintln!(
-                            "error: `{node}` has no result in the store yet ({word}); `rung run` computes it"
-                        );
-                        return Err(Outcome::Diagnostics);
-                    }
-                }
-            }
-            None => {
-                let store = open_store(&places::store(places, None), false)?;
-                let key = find_key(&store, node)?;
-                (store, key)
-            }
-        };
-        let Some(entry) = store.entry(&key) else {
-            eprintln!("error: the store has no entry for key {key}");
-            return Err(Outcome::Diagnostics);
-        };
+        let (store, key, entry) = stored(registry, node, spec, overrides, places)?;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "node      {}", entry.provenance.node);
         let _ = writeln!(out, "key       {key}");
@@ -434,6 +396,98 @@ pub(crate) fn show(
         }
         let provenance = serde_json::to_string_pretty(&entry.provenance).unwrap_or_default();
         let _ = writeln!(out, "provenance\n{provenance}");
+        Ok(Outcome::Ok)
+    })())
+}
+
+/// The store, key and entry of a node's result: by name in `spec` (with `overrides`), else by
+/// name in the specs the store has run, or by a prefix of its key.
+fn stored(
+    registry: &Registry,
+    node: &str,
+    spec: Option<&Path>,
+    overrides: &[String],
+    places: &Places,
+) -> Result<(Store, Digest, ActionEntry), Outcome> {
+    let (store, key) = match spec {
+        Some(file) => {
+            let program = load(registry, file, overrides)?;
+            let session = attach(select(&program, &[])?, file, places)?;
+            let dag = &session.dag;
+            let Some(id) = dag.order().iter().copied().find(|id| {
+                dag.name(*id) == node || dag.plan().node(*id).labels.iter().any(|l| l == node)
+            }) else {
+                eprintln!("error: `{}` has no node called `{node}`", file.display());
+                return Err(Outcome::Usage);
+            };
+            let survey = survey(
+                dag,
+                &session.selected,
+                &session.store,
+                &session.inputs,
+                None,
+            );
+            match (&survey.status[id.index()], survey.keys[id.index()]) {
+                (Some(Status::Cached), Some(key)) => (session.store, key),
+                (status, _) => {
+                    let word = status.as_ref().map_or("unknown", Status::word);
+                    eprintln!(
+                        "error: `{node}` has no result in the store yet ({word}); `rung run` computes it"
+                    );
+                    return Err(Outcome::Diagnostics);
+                }
+            }
+        }
+        None => {
+            let store = open_store(&places::store(places, None), false)?;
+            let key = find_key(&store, node)?;
+            (store, key)
+        }
+    };
+    let Some(entry) = store.entry(&key) else {
+        eprintln!("error: the store has no entry for key {key}");
+        return Err(Outcome::Diagnostics);
+    };
+    Ok((store, key, entry))
+}
+
+/// Prints where a node's result is best looked at (a report's `index.html`, else its only
+/// figure, else its folder) and, on a terminal, opens it with the desktop's viewer.
+pub(crate) fn open(
+    registry: &Registry,
+    node: &str,
+    spec: Option<&Path>,
+    overrides: &[String],
+    places: &Places,
+) -> Outcome {
+    done((|| {
+        let (store, _, entry) = stored(registry, node, spec, overrides, places)?;
+        let dir = store.object_dir(&entry.output);
+        let figures: Vec<&str> = entry
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .filter(|p| p.ends_with(".png") || p.ends_with(".svg"))
+            .collect();
+        let target = if dir.join("index.html").is_file() {
+            dir.join("index.html")
+        } else if let [only] = figures.as_slice() {
+            dir.join(only)
+        } else {
+            dir
+        };
+        let target = std::path::absolute(&target).unwrap_or(target);
+        println!("{}", target.display());
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            let viewer = if cfg!(target_os = "macos") {
+                "open"
+            } else {
+                "xdg-open"
+            };
+            if let Err(error) = std::process::Command::new(viewer).arg(&target).spawn() {
+                eprintln!("note: could not start `{viewer}` ({error}); open the path above");
+            }
+        }
         Ok(Outcome::Ok)
     })())
 }

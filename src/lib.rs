@@ -120,6 +120,19 @@ enum Command {
         #[command(flatten)]
         places: Places,
     },
+    /// Print where a node's result is best looked at (a report's `index.html`) and open it.
+    Open {
+        /// A node's name (`page`), or a prefix of its key.
+        node: String,
+        /// The spec the node belongs to (default: the specs the store has run).
+        #[arg(long, value_name = "FILE")]
+        spec: Option<PathBuf>,
+        /// Override a `param` of the spec.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        overrides: Vec<String>,
+        #[command(flatten)]
+        places: Places,
+    },
     /// Print a spec's DAG as Graphviz dot or Mermaid.
     Graph {
         /// The spec file.
@@ -254,6 +267,12 @@ pub fn main(registry: Registry) -> ExitCode {
             overrides,
             places,
         } => engine_commands::show(&registry, &node, spec.as_deref(), &overrides, &places),
+        Command::Open {
+            node,
+            spec,
+            overrides,
+            places,
+        } => engine_commands::open(&registry, &node, spec.as_deref(), &overrides, &places),
         Command::Graph {
             file,
             format,

@@ -90,9 +90,25 @@ fn the_quickstart_runs_caches_and_reruns_only_what_changed() {
     }
     let page = output_of(&store, "page");
     let html = std::fs::read_to_string(page.join("index.html")).expect("index.html");
+    for section in ["heat", "gap", "difficulties", "steps"] {
+        assert!(html.contains(section), "the page lacks {section}");
+    }
+    let mut args = vec![
+        "open",
+        "page",
+        "--store",
+        &store,
+        "--spec",
+        "experiments/quickstart.rung",
+    ];
+    args.extend(SIZE);
+    let open = rung(&root(), &args);
+    assert_eq!(open.code, 0, "{}", open.stderr);
+    let shown = PathBuf::from(open.stdout.trim());
     assert!(
-        html.contains("heat") && html.contains("difficulties"),
-        "{html}"
+        shown.ends_with("index.html") && shown.is_file(),
+        "{}",
+        open.stdout
     );
 
     let again = run(&store, &[]);
