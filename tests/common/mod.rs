@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub(crate) mod slurm;
+
 /// What one run of the binary produced.
 pub(crate) struct Run {
     pub(crate) code: i32,
