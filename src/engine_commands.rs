@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Instant, SystemTime};
 
-use rung_engine::preflight::{MemoryBounds, check_memory};
+use rung_engine::preflight::{MemoryBounds, block_missing, check_memory};
 use rung_engine::scheduler::{NodeOutcome, RunOptions, execute};
 use rung_engine::store::{ActionEntry, RunRecord, SpecRecord};
 use rung_engine::survey::{Inputs, Status, node_record, survey};
@@ -128,12 +128,19 @@ pub(crate) fn plan(
         let program = load(registry, file, overrides)?;
         let session = attach(select(&program, targets)?, file, places)?;
         let last = session.store.spec_record(&session.spec);
-        let survey = survey(
+        let mut survey = survey(
             &session.dag,
             &session.selected,
             &session.store,
             &session.inputs,
             last.as_ref(),
+        );
+        block_missing(
+            &session.dag,
+            &session.selected,
+            registry,
+            session.inputs.paths(),
+            &mut survey.status,
         );
         let _ = session.store.save_cache();
         let mut out = BufWriter::new(std::io::stdout().lock());
@@ -163,6 +170,24 @@ pub(crate) fn plan(
         }
         let _ = writeln!(out, "{summary}");
         let _ = out.flush();
+        let missing: Vec<String> = session
+            .dag
+            .order()
+            .iter()
+            .filter_map(|&id| match &survey.status[id.index()] {
+                Some(Status::Blocked(why)) if !why.starts_with("upstream ") => {
+                    Some(format!("  {}: {why}", session.dag.name(id)))
+                }
+                _ => None,
+            })
+            .collect();
+        if !missing.is_empty() {
+            eprintln!(
+                "{} nodes are blocked by missing inputs:\n{}",
+                counts[3].1,
+                missing.join("\n")
+            );
+        }
         let fit = fits(registry, &session, crate::machine::memory());
         Ok(if counts[3].1 > 0 || !fit {
             Outcome::Diagnostics

@@ -100,6 +100,13 @@ pub trait Operation: Send + Sync {
     fn retries(&self) -> u32 {
         0
     }
+    /// Why the node cannot run here, when an input it reads from outside the data root (a model
+    /// directory under a model root, say) is missing: `rung plan` reports the node blocked
+    /// with this reason, as it does a missing input file.
+    fn missing_input(&self, _node: &crate::preflight::Preview<'_>) -> Option<String> {
+        None
+    }
+
     /// The memory a node will need, when the operation can tell before it runs (from its
     /// parameters and its inputs' parameters); `rung run` refuses a node that will not fit.
     fn memory_needed(

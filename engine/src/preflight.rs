@@ -1,7 +1,8 @@
 //! Checks made before anything runs: a node whose operation can estimate the memory it will
 //! need, from its parameters and its upstream nodes' parameters, is refused when that exceeds
 //! what the run may use, so a training node that cannot fit fails at plan time with the
-//! numbers rather than out of memory an hour in.
+//! numbers rather than out of memory an hour in; and a node whose operation finds an input
+//! missing outside the data root (a model) is reported blocked, as a missing file is.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::graph::Dag;
 use crate::op::{Params, Registry};
 use crate::plan::{Node, NodeId, Plan};
+use crate::survey::Status;
 use crate::value::Value;
 
 /// What an operation is shown of a node before it runs.
@@ -73,6 +75,51 @@ pub struct MemoryBounds {
     pub host: u64,
     /// Memory of one GPU.
     pub gpu: u64,
+}
+
+/// Marks as blocked every selected node whose operation says an input is missing
+/// ([`Operation::missing_input`](crate::Operation::missing_input)), and every node not cached
+/// downstream of a blocked one.
+pub fn block_missing(
+    dag: &Dag<'_>,
+    selected: &[bool],
+    registry: &Registry,
+    files: &HashMap<String, PathBuf>,
+    status: &mut [Option<Status>],
+) {
+    let plan = dag.plan();
+    for &id in dag.order() {
+        if !selected[id.index()] {
+            continue;
+        }
+        let Some(current) = &status[id.index()] else {
+            continue;
+        };
+        if matches!(current, Status::Blocked(_)) {
+            continue;
+        }
+        let node = plan.node(id);
+        let missing = registry
+            .get(&node.op)
+            .and_then(|op| op.missing_input(&Preview { plan, node, files }));
+        if let Some(why) = missing {
+            status[id.index()] = Some(Status::Blocked(why));
+            continue;
+        }
+        if matches!(current, Status::Cached) {
+            continue;
+        }
+        let upstream = dag
+            .inputs(id)
+            .into_iter()
+            .find(|i| matches!(status[i.index()], Some(Status::Blocked(_))));
+        if let Some(upstream) = upstream {
+            status[id.index()] = Some(Status::Blocked(format!(
+                "upstream `{}` is blocked",
+                dag.name(upstream)
+            )));
+        }
+    }
 }
 
 /// Every selected node that will not fit, with why: `(node, message)`.

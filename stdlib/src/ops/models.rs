@@ -189,6 +189,13 @@ impl Operation for HfOp {
         1
     }
 
+    fn missing_input(&self, node: &Preview<'_>) -> Option<String> {
+        let name = node.typed().str("path").ok()?;
+        find_model_dir(name)
+            .err()
+            .map(|error| format!("model `{name}`: {error}"))
+    }
+
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
         let name = ctx.str("path")?.to_string();
         let dir = find_model_dir(&name)?;
