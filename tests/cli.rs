@@ -120,12 +120,12 @@ fn run_says_which_operations_are_not_implemented() {
     let store = store.path().display().to_string();
     let run = rung(
         &root(),
-        &["run", "experiments/analyses/beyond.rung", "--store", &store],
+        &["run", "tests/specs/not_implemented.rung", "--store", &store],
     );
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .contains("cannot run: no implementation yet for `curriculum`, `model_selection`"),
+            .contains("cannot run: no implementation yet for `lm_eval`"),
         "{}",
         run.stderr
     );

@@ -4,7 +4,8 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::{Run, root, rung};
 
@@ -41,6 +42,43 @@ fn output_of(store: &str, node: &str) -> PathBuf {
     } else {
         root().join("experiments").join(path)
     }
+}
+
+/// Opens the page in headless Chromium (Debian's, installed by `scripts/chromium.sh`) and checks
+/// the page's own load check found every figure; says why and returns when Chromium cannot be
+/// had.
+fn figures_load_in_chromium(page: &Path) {
+    let install = Command::new("bash")
+        .arg(root().join("scripts/chromium.sh"))
+        .output()
+        .expect("bash runs");
+    if !install.status.success() {
+        eprintln!(
+            "skipped the browser check: {}",
+            String::from_utf8_lossy(&install.stderr)
+        );
+        return;
+    }
+    let chromium = String::from_utf8_lossy(&install.stdout).trim().to_string();
+    let dom = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("data-figures=\"ok "),
+        "the page reports figures that did not load: {}",
+        dom.lines()
+            .find(|l| l.contains("data-figures"))
+            .unwrap_or("no marker")
+    );
 }
 
 fn summary(run: &Run) -> String {
@@ -110,6 +148,8 @@ fn the_quickstart_runs_caches_and_reruns_only_what_changed() {
         "{}",
         open.stdout
     );
+
+    figures_load_in_chromium(&shown);
 
     let again = run(&store, &[]);
     assert_eq!(again.code, 0);

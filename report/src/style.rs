@@ -263,7 +263,7 @@ pub(crate) fn fill_attribute(colour: RGBColor) -> String {
 
 /// The range of the finite `values`, widened by `pad` of its width on each side; a single value
 /// gets a unit-wide range, and no values the range [-1, 1].
-pub(crate) fn span(values: impl Iterator<Item = f64>, pad: f64) -> std::ops::Range<f64> {
+pub fn span(values: impl Iterator<Item = f64>, pad: f64) -> std::ops::Range<f64> {
     let (low, high) = values
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| {

@@ -1,7 +1,8 @@
 //! Supervised fine-tuning on burn: the study's training recipe and its variations.
 //!
 //! - [`data`]: prompt/completion examples rendered through the chat template, tokenized with
-//!   a completion-only loss mask, truncated, and planned into epochs, micro-batches and steps;
+//!   a completion-only loss mask, truncated, and planned into epochs, micro-batches and steps,
+//!   stage by stage for a [`Curriculum`];
 //! - [`schedule`]: warmup then cosine, linear or constant decay (transformers' formulas);
 //! - [`optim`]: AdamW as PyTorch computes it, gradient accumulation, global-norm clipping;
 //! - [`trainer`]: one optimizer step, with layer-by-layer recomputation and the vocabulary
@@ -9,7 +10,8 @@
 //! - [`recipe`]: every knob, with the study's values as [`Recipe::study`];
 //! - [`memory`]: what a run needs, estimated before it starts;
 //! - [`checkpoint`]: resumable checkpoints (weights, moments, step, metrics);
-//! - [`fine_tune`]: a whole run, resumed from the latest checkpoint, with progress.
+//! - [`fine_tune`]: a whole run, resumed from the latest checkpoint, with progress
+//!   ([`fine_tune_with_curriculum`] on a curriculum).
 
 use std::fmt;
 
@@ -22,10 +24,10 @@ mod run;
 pub mod schedule;
 pub mod trainer;
 
-pub use data::{Example, Format, Sequence};
+pub use data::{Curriculum, Example, Format, Pacing, Sequence};
 pub use memory::{MemoryEstimate, estimate};
 pub use recipe::{Precision, Recipe, RecipeError};
-pub use run::{Checkpointing, Outcome, Progress, fine_tune};
+pub use run::{Checkpointing, Outcome, Progress, fine_tune, fine_tune_with_curriculum};
 pub use schedule::{Decay, Schedule};
 pub use trainer::{StepStats, Trainer};
 

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::SftError;
 use crate::checkpoint::{self, CheckpointState};
-use crate::data::{self, Example, Format, FormatReport, Sequence};
+use crate::data::{self, Curriculum, Example, Format, FormatReport, Sequence};
 use crate::recipe::Recipe;
 use crate::schedule::Schedule;
 use crate::trainer::{StepStats, Trainer};
@@ -34,6 +34,8 @@ pub struct Progress {
     pub total_steps: usize,
     /// The epoch of the step, from 0.
     pub epoch: usize,
+    /// The curriculum stage of the step, from 0 (none without a curriculum).
+    pub stage: Option<usize>,
     /// Tokens per second over this process's steps so far.
     pub tokens_per_second: f64,
     /// Estimated seconds until the end.
@@ -47,7 +49,7 @@ pub struct Outcome<B: AutodiffBackend> {
     /// What tokenizing the examples had to do.
     pub report: FormatReport,
     /// One JSON object per optimizer step: step, epoch, loss, lr, grad_norm, tokens, targets,
-    /// tokens_per_second, elapsed_seconds.
+    /// tokens_per_second, elapsed_seconds, and with a curriculum its stage.
     pub metrics: Vec<serde_json::Value>,
     /// The step the run resumed from (0 when it started afresh).
     pub resumed_from: usize,
@@ -64,7 +66,33 @@ pub fn fine_tune<B: AutodiffBackend>(
     checkpointing: &Checkpointing,
     observer: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Outcome<B>, SftError> {
+    fine_tune_with_curriculum(
+        model,
+        examples,
+        None,
+        format,
+        recipe,
+        checkpointing,
+        observer,
+    )
+}
+
+/// [`fine_tune`], on a curriculum when one is given: the steps then visit its stages in order
+/// (see [`data::plan_curriculum`]), its `stage_of` in the order of `examples`. The learning-rate
+/// schedule spans the whole run, every stage included.
+pub fn fine_tune_with_curriculum<B: AutodiffBackend>(
+    model: LanguageModel<B::InnerBackend>,
+    examples: &[Example],
+    curriculum: Option<&Curriculum>,
+    format: &Format,
+    recipe: &Recipe,
+    checkpointing: &Checkpointing,
+    observer: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<Outcome<B>, SftError> {
     recipe.validate()?;
+    if let Some(curriculum) = curriculum {
+        curriculum.check(examples.len())?;
+    }
     if examples.is_empty() {
         return Err(SftError::Data("there are no training examples".into()));
     }
@@ -81,15 +109,18 @@ pub fn fine_tune<B: AutodiffBackend>(
         )));
     }
     let lengths: Vec<usize> = sequences.iter().map(|s| s.ids.len()).collect();
-    let plan = data::plan(
-        &lengths,
-        recipe.epochs,
-        recipe.micro_batch,
-        recipe.grad_accum,
-        recipe.seed,
-        recipe.shuffle,
-        recipe.group_by_length,
-    );
+    let plan = match curriculum {
+        Some(curriculum) => data::plan_curriculum(&lengths, curriculum, recipe)?,
+        None => data::plan(
+            &lengths,
+            recipe.epochs,
+            recipe.micro_batch,
+            recipe.grad_accum,
+            recipe.seed,
+            recipe.shuffle,
+            recipe.group_by_length,
+        ),
+    };
     let total_steps = plan.steps.len();
     let schedule = Schedule {
         peak: recipe.lr,
@@ -103,7 +134,7 @@ pub fn fine_tune<B: AutodiffBackend>(
         .pad_id()
         .or_else(|| model.tokenizer.eos_ids().first().copied())
         .unwrap_or(0);
-    let fingerprint = fingerprint(recipe, format, &sequences);
+    let fingerprint = fingerprint(recipe, format, curriculum, &sequences);
     let LanguageModel {
         config,
         model: weights,
@@ -143,10 +174,11 @@ pub fn fine_tune<B: AutodiffBackend>(
             stats,
             total_steps,
             epoch: plan.epochs[index],
+            stage: plan.stages.get(index).copied(),
             tokens_per_second,
             eta_seconds: per_step * (total_steps - index - 1) as f64,
         };
-        metrics.push(json!({
+        let mut line = json!({
             "step": stats.step,
             "epoch": progress.epoch,
             "loss": stats.loss,
@@ -156,7 +188,11 @@ pub fn fine_tune<B: AutodiffBackend>(
             "targets": stats.targets,
             "tokens_per_second": tokens_per_second,
             "elapsed_seconds": base_elapsed + seconds,
-        }));
+        });
+        if let Some(stage) = progress.stage {
+            line["stage"] = json!(stage);
+        }
+        metrics.push(line);
         let stop = observer(&progress).is_break();
         let due = checkpointing
             .every
@@ -197,8 +233,14 @@ pub fn fine_tune<B: AutodiffBackend>(
     })
 }
 
-/// A digest of what decides a run's trajectory: the recipe, the format and every token.
-fn fingerprint(recipe: &Recipe, format: &Format, sequences: &[Sequence]) -> String {
+/// A digest of what decides a run's trajectory: the recipe, the format, the curriculum and
+/// every token.
+fn fingerprint(
+    recipe: &Recipe,
+    format: &Format,
+    curriculum: Option<&Curriculum>,
+    sequences: &[Sequence],
+) -> String {
     // FNV-1a, 64 bits: stable across builds, enough to tell runs apart.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
@@ -208,6 +250,9 @@ fn fingerprint(recipe: &Recipe, format: &Format, sequences: &[Sequence]) -> Stri
         }
     };
     feed(format!("{recipe:?}{format:?}").as_bytes());
+    if let Some(curriculum) = curriculum {
+        feed(format!("{curriculum:?}").as_bytes());
+    }
     for sequence in sequences {
         for (&id, &mask) in sequence.ids.iter().zip(&sequence.loss_mask) {
             feed(&id.to_le_bytes());

@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rung_irt::bins::{Bins, Part};
 use rung_irt::{Fit, ItemEstimate};
+use rung_report::span;
 
 /// Every figure's size in pixels.
 const SIZE: (u32, u32) = (800, 500);
@@ -579,26 +580,6 @@ fn between(upper: f64, lower: f64) -> Option<f64> {
         (false, true) => Some(lower),
         (false, false) => None,
     }
-}
-
-/// The range of the finite `values`, widened by `pad` of its width on each side; a single value
-/// gets a unit-wide range, and no values the range [-1, 1].
-fn span(values: impl Iterator<Item = f64>, pad: f64) -> Range<f64> {
-    let (low, high) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| {
-            (low.min(v), high.max(v))
-        });
-    if low > high {
-        return -1.0..1.0;
-    }
-    let (low, high) = if high - low < 1e-9 {
-        (low - 0.5, high + 0.5)
-    } else {
-        (low, high)
-    };
-    let margin = (high - low) * pad;
-    low - margin..high + margin
 }
 
 /// `STEPS` evenly spaced points across `range`, both ends included.

@@ -44,11 +44,11 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
         &[
             (
                 "epochs",
-                "Each stage is trained for its share of the epochs, in order.",
+                "Each stage is trained for its share of the epochs, in order, in whole passes over its items; every stage makes at least one pass (so fewer epochs than stages means one pass per stage).",
             ),
             (
                 "steps",
-                "Each stage is trained for its share of the optimizer steps, in order.",
+                "Each stage is trained for its share of the optimizer steps (as many as the epochs over all the items would take), in order, cycling through its items; every stage gets at least one step.",
             ),
         ],
     ))?;
@@ -110,9 +110,9 @@ pub(super) fn declare(catalog: &mut Catalog) -> Result<(), DuplicateName> {
     catalog.add_op(op(
         "curriculum",
         "items",
-        "Ordered stages of items (e.g. bins easy-to-hard) that training visits in order instead of shuffling them together.",
+        "Ordered stages of items (e.g. bins easy-to-hard) that training visits in order instead of shuffling them together; `sft` shuffles within a stage each pass, and its learning-rate schedule spans all stages. The output holds every item with its stage as `stage` metadata.",
         vec![
-            req("stages", Type::list(artifact("items")), "The stages, in training order; list them hard-to-easy for a reverse curriculum."),
+            req("stages", Type::list(artifact("items")), "The stages, in training order; list them hard-to-easy for a reverse curriculum. Stages must not share items."),
             def("pacing", Type::Enum("Pacing"), word("epochs"), "Whether stages divide the epochs or the optimizer steps."),
             def("shares", Type::list(Type::Float), list([]), "Relative length of each stage (empty = equal shares)."),
             def("cumulative", Type::Bool, boolean(false), "Keep earlier stages in the pool when a later stage starts."),

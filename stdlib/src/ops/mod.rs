@@ -18,6 +18,7 @@ mod params;
 mod report;
 mod reports;
 mod responses;
+mod selection;
 mod sets;
 mod sft;
 mod toy;
@@ -49,6 +50,8 @@ pub(crate) fn implement_all(registry: &mut Registry) -> Result<(), RegistryError
     registry.implement(Arc::new(sets::PartOp))?;
     registry.implement(Arc::new(sets::UnionOp))?;
     registry.implement(Arc::new(sets::MixtureOp))?;
+    registry.implement(Arc::new(sets::CurriculumOp))?;
+    registry.implement(Arc::new(selection::ModelSelectionOp))?;
     for op in bins::ops() {
         registry.implement(op)?;
     }

@@ -1,10 +1,11 @@
-//! `bin`, `part`, `union` and `mixture`: item sets made from other item sets and from binnings.
+//! `bin`, `part`, `union`, `mixture` and `curriculum`: item sets made from other item sets and
+//! from binnings.
 //!
 //! Items travel along the difficulty chain: `response_matrix` (given `items`) and `toy_population`
 //! keep the items they answer in their output, `irt` and the binnings carry them on, so that
 //! `bin(q, index = b)` can hand out whole items (prompts, choices, targets) rather than ids.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 
@@ -15,6 +16,8 @@ use rung_engine::{Context, OpError, Operation, Value};
 use rung_irt::bins::Part;
 use rung_irt::files::open_bins;
 use rung_items::{ITEMS_FILE, Item, ItemSet, Split};
+use rung_sft::{Curriculum, Pacing};
+use serde_json::json;
 
 /// Copies the items an input carries (its `items.jsonl`, if any) into `out`.
 pub(super) fn carry_items(from: &Path, out: &Path) -> Result<(), OpError> {
@@ -240,8 +243,153 @@ impl Operation for MixtureOp {
     }
 }
 
+/// The file beside a curriculum's items that says how its stages are paced; each item's stage
+/// is its `stage` metadata.
+const CURRICULUM_FILE: &str = "curriculum.json";
+
+/// Ordered stages of items: their union, each item marked with its stage, and the pacing in
+/// `curriculum.json`, which `sft` reads back to train stage by stage.
+pub(super) struct CurriculumOp;
+
+impl Operation for CurriculumOp {
+    fn name(&self) -> &'static str {
+        "curriculum"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
+        let stages = ctx
+            .paths("stages")?
+            .into_iter()
+            .map(|dir| open_set(dir).map(ItemSet::into_items))
+            .collect::<Result<Vec<_>, _>>()?;
+        if stages.is_empty() {
+            return Err(OpError::failed("a curriculum needs at least one stage"));
+        }
+        let shares = numbers(ctx.param("shares")?, "shares")?;
+        if !shares.is_empty() && shares.len() != stages.len() {
+            return Err(OpError::failed(format!(
+                "{} shares for {} stages: give one share per stage, or none for equal shares",
+                shares.len(),
+                stages.len()
+            )));
+        }
+        if shares.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(OpError::failed("shares must be positive numbers"));
+        }
+        let pacing = pacing_named(ctx.str("pacing")?)?;
+        let cumulative = ctx.bool("cumulative")?;
+        let mut stage_of_id: HashMap<String, usize> = HashMap::new();
+        let mut items = Vec::new();
+        for (stage, set) in stages.iter().enumerate() {
+            if set.is_empty() {
+                return Err(OpError::failed(format!("stage {stage} has no items")));
+            }
+            for item in set {
+                if let Some(earlier) = stage_of_id.insert(item.id.clone(), stage) {
+                    return Err(OpError::failed(format!(
+                        "item `{}` is in stages {earlier} and {stage}: stages must not share \
+                         items (`cumulative = true` keeps earlier stages' items in later ones)",
+                        item.id
+                    )));
+                }
+                let mut item = item.clone();
+                item.metadata.insert("stage".into(), stage.into());
+                items.push(item);
+            }
+        }
+        let sizes: Vec<usize> = stages.iter().map(Vec::len).collect();
+        ctx.log(format_args!(
+            "{} stages of {} items, paced by {}{}",
+            sizes.len(),
+            sizes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            pacing.name(),
+            if cumulative { ", cumulative" } else { "" }
+        ));
+        let settings = json!({
+            "pacing": pacing.name(),
+            "shares": shares,
+            "cumulative": cumulative,
+            "stages": sizes,
+        });
+        save_set(ctx, items)?;
+        fs::write(
+            ctx.out_dir().join(CURRICULUM_FILE),
+            format!("{settings:#}\n"),
+        )?;
+        Ok(())
+    }
+}
+
+/// The pacing a `Pacing` enum value names.
+fn pacing_named(name: &str) -> Result<Pacing, OpError> {
+    match name {
+        "epochs" => Ok(Pacing::Epochs),
+        "steps" => Ok(Pacing::Steps),
+        other => Err(OpError::failed(format!("unknown pacing `{other}`"))),
+    }
+}
+
+/// The curriculum of the item set `items` read from `dir`, when `dir` holds one (the output of
+/// `curriculum`): its pacing and each item's stage, in the set's order.
+pub(super) fn open_curriculum(dir: &Path, items: &ItemSet) -> Result<Option<Curriculum>, OpError> {
+    let path = dir.join(CURRICULUM_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = fs::read_to_string(&path)?;
+    let invalid = |what: &str| OpError::failed(format!("{}: {what}", path.display()));
+    let settings: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(&e.to_string()))?;
+    let pacing = pacing_named(
+        settings["pacing"]
+            .as_str()
+            .ok_or_else(|| invalid("no `pacing`"))?,
+    )?;
+    let shares = settings["shares"]
+        .as_array()
+        .ok_or_else(|| invalid("no `shares` list"))?
+        .iter()
+        .map(|s| {
+            s.as_f64()
+                .ok_or_else(|| invalid("`shares` must hold numbers"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cumulative = settings["cumulative"]
+        .as_bool()
+        .ok_or_else(|| invalid("no `cumulative` flag"))?;
+    let stage_of = items
+        .iter()
+        .map(|item| {
+            item.metadata
+                .get("stage")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|stage| usize::try_from(stage).ok())
+                .ok_or_else(|| {
+                    OpError::failed(format!(
+                        "item `{}` of a curriculum has no `stage` number",
+                        item.id
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Curriculum {
+        stage_of,
+        pacing,
+        shares,
+        cumulative,
+    }))
+}
+
 /// A list of numbers from a parameter.
-fn numbers(value: &Value, name: &str) -> Result<Vec<f64>, OpError> {
+pub(super) fn numbers(value: &Value, name: &str) -> Result<Vec<f64>, OpError> {
     let Value::List(values) = value else {
         return Err(OpError::failed(format!(
             "`{name}` must be a list of numbers"

@@ -1,5 +1,6 @@
-//! `sft`: full fine-tuning of a model artifact on an item set with the study's recipe; the
-//! output is the fine-tuned model as a Hugging Face directory, with its per-step metrics.
+//! `sft`: full fine-tuning of a model artifact on an item set with the study's recipe, stage by
+//! stage when the set is a curriculum; the output is the fine-tuned model as a Hugging Face
+//! directory, with its per-step metrics.
 
 use std::fs;
 use std::ops::ControlFlow;
@@ -12,10 +13,14 @@ use rung_engine::{Context, OpError, Operation, Params, Resources, Value};
 use rung_items::{ItemSet, Template};
 use rung_models::ModelConfig;
 use rung_sft::optim::AdamWConfig;
-use rung_sft::{Checkpointing, Decay, Example, Format, Precision, Recipe, SftError, fine_tune};
+use rung_sft::{
+    Checkpointing, Curriculum, Decay, Example, Format, Pacing, Precision, Recipe, SftError,
+    fine_tune_with_curriculum,
+};
 use serde_json::json;
 
 use super::models::{load_model_on, model_source, planned_config};
+use super::sets::open_curriculum;
 use crate::backend::{Cpu, CpuDevice};
 
 /// Fine-tunes a model; see the catalog for its parameters.
@@ -83,7 +88,14 @@ impl Operation for SftOp {
             completion_only: ctx.bool("completion_only")?,
             max_length: recipe.max_length,
         };
-        let examples = examples(ctx)?;
+        let (examples, curriculum) = examples(ctx)?;
+        if let Some(curriculum) = &curriculum {
+            log_curriculum(ctx, curriculum, &recipe);
+        }
+        let data = Data {
+            examples: &examples,
+            curriculum: curriculum.as_ref(),
+        };
         let model_dir = ctx.paths("model")?[0].to_path_buf();
         check_memory(ctx, &model_dir, &recipe, on_gpu)?;
         ctx.record("precision", recipe.precision.name());
@@ -94,7 +106,7 @@ impl Operation for SftOp {
                 &model_dir,
                 &crate::backend::CudaDevice::new(0),
                 false,
-                &examples,
+                &data,
                 &format,
                 &recipe,
             );
@@ -104,11 +116,17 @@ impl Operation for SftOp {
             &model_dir,
             &CpuDevice::default(),
             true,
-            &examples,
+            &data,
             &format,
             &recipe,
         )
     }
+}
+
+/// What a run trains on: the examples, and the curriculum that orders them when there is one.
+struct Data<'a> {
+    examples: &'a [Example],
+    curriculum: Option<&'a Curriculum>,
 }
 
 fn train<B: AutodiffBackend>(
@@ -116,10 +134,11 @@ fn train<B: AutodiffBackend>(
     model_dir: &Path,
     device: &burn::tensor::Device<B::InnerBackend>,
     on_cpu: bool,
-    examples: &[Example],
+    data: &Data<'_>,
     format: &Format,
     recipe: &Recipe,
 ) -> Result<(), OpError> {
+    let examples = data.examples;
     ctx.record("backend", if on_cpu { "flex (CPU)" } else { "cuda" });
     let model = load_model_on::<B::InnerBackend>(model_dir, device, on_cpu)?;
     let every = match ctx.param("checkpoint_every")? {
@@ -142,8 +161,12 @@ fn train<B: AutodiffBackend>(
             ));
             let tenth = (progress.total_steps / 10).max(1);
             if stats.step.is_multiple_of(tenth) || stats.step == progress.total_steps {
+                let stage = progress
+                    .stage
+                    .map(|k| format!(", stage {k}"))
+                    .unwrap_or_default();
                 log_lines.push(format!(
-                    "step {}/{} (epoch {}): loss {:.4}, lr {:.3e}, grad norm {:.3}, {:.0} tokens/s, ETA {:.0} s",
+                    "step {}/{} (epoch {}{stage}): loss {:.4}, lr {:.3e}, grad norm {:.3}, {:.0} tokens/s, ETA {:.0} s",
                     stats.step,
                     progress.total_steps,
                     progress.epoch + 1,
@@ -160,9 +183,10 @@ fn train<B: AutodiffBackend>(
                 ControlFlow::Continue(())
             }
         };
-        fine_tune::<B>(
+        fine_tune_with_curriculum::<B>(
             model,
             examples,
+            data.curriculum,
             format,
             recipe,
             &checkpointing,
@@ -205,7 +229,7 @@ fn train<B: AutodiffBackend>(
         metrics.push('\n');
     }
     fs::write(ctx.out_dir().join("metrics.jsonl"), metrics)?;
-    let summary = json!({
+    let mut summary = json!({
         "examples": examples.len(),
         "steps": outcome.metrics.len(),
         "resumed_from": outcome.resumed_from,
@@ -214,6 +238,32 @@ fn train<B: AutodiffBackend>(
         "without_targets": report.without_targets,
         "final_loss": outcome.metrics.last().map(|m| m["loss"].clone()),
     });
+    if let Some(curriculum) = data.curriculum {
+        let mut steps = vec![0usize; curriculum.stages()];
+        for line in &outcome.metrics {
+            if let Some(stage) = line["stage"]
+                .as_u64()
+                .and_then(|k| steps.get_mut(k as usize))
+            {
+                *stage += 1;
+            }
+        }
+        ctx.log(format_args!(
+            "steps per stage: {}",
+            steps
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        summary["curriculum"] = json!({
+            "pacing": curriculum.pacing.name(),
+            "shares": curriculum.shares,
+            "cumulative": curriculum.cumulative,
+            "stage_examples": curriculum.pools().iter().map(Vec::len).collect::<Vec<_>>(),
+            "stage_steps": steps,
+        });
+    }
     fs::write(ctx.out_dir().join("sft.json"), format!("{summary:#}\n"))?;
     Ok(())
 }
@@ -264,16 +314,58 @@ fn recipe(ctx: &Params<'_>, on_gpu: bool) -> Result<Recipe, OpError> {
     Ok(recipe)
 }
 
-/// The training items rendered through the `prompt` and `completion` templates.
-fn examples(ctx: &Context<'_>) -> Result<Vec<Example>, OpError> {
+/// Says how a curriculum will be trained: its stages' sizes and their epochs (or share of the
+/// steps).
+fn log_curriculum(ctx: &mut Context<'_>, curriculum: &Curriculum, recipe: &Recipe) {
+    let pools: Vec<String> = curriculum
+        .pools()
+        .iter()
+        .map(|pool| pool.len().to_string())
+        .collect();
+    let pacing = match curriculum.pacing {
+        Pacing::Epochs => {
+            let epochs = curriculum.apportion(recipe.epochs);
+            let total: usize = epochs.iter().sum();
+            let more = if total > recipe.epochs {
+                format!(" ({total} in all: every stage makes at least one)")
+            } else {
+                String::new()
+            };
+            format!(
+                "epochs per stage: {}{more}",
+                epochs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+        Pacing::Steps => "the steps of the run divided by the shares".to_string(),
+    };
+    ctx.log(format_args!(
+        "curriculum of {} stages ({} examples each{}); {pacing}",
+        pools.len(),
+        pools.join(", "),
+        if curriculum.cumulative {
+            ", earlier stages included"
+        } else {
+            ""
+        }
+    ));
+}
+
+/// The training items rendered through the `prompt` and `completion` templates, and the
+/// curriculum they form when they come from `curriculum`.
+fn examples(ctx: &Context<'_>) -> Result<(Vec<Example>, Option<Curriculum>), OpError> {
     let dir = ctx.paths("train")?[0];
     let items = ItemSet::open(dir).map_err(|e| OpError::failed(e.to_string()))?;
+    let curriculum = open_curriculum(dir, &items)?;
     let template = |name: &str| {
         Template::parse(ctx.str(name)?).map_err(|e| OpError::failed(format!("`{name}`: {e}")))
     };
     let (prompt, completion) = (template("prompt")?, template("completion")?);
     let labels: Vec<String> = ('A'..='Z').map(String::from).collect();
-    items
+    let examples = items
         .iter()
         .map(|item| {
             let render = |t: &Template, name: &str| {
@@ -285,7 +377,8 @@ fn examples(ctx: &Context<'_>) -> Result<Vec<Example>, OpError> {
                 completion: render(&completion, "completion")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, OpError>>()?;
+    Ok((examples, curriculum))
 }
 
 /// Refuses, before anything is loaded, a run whose estimated memory exceeds what the machine
