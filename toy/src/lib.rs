@@ -3,7 +3,7 @@
 //! - [`arithmetic`]: generated arithmetic items of varied structure;
 //! - [`train`]: tiny Llama-family models over a character tokenizer, trained from scratch on
 //!   those items with rung-sft's trainer;
-//! - [`population`]: many such models, snapshotted along training, whose greedy answers make a
+//! - [`mod@population`]: many such models, snapshotted along training, whose greedy answers make a
 //!   real response matrix for IRT.
 
 use std::fmt;
