@@ -439,47 +439,13 @@ fn accuracy_curves(root: &Area<'_>, matrix: &Matrix) -> Result<(), ReportError> 
         .flat_map(|t| (0..columns).map(move |e| matrix.value(t, e)))
         .chain((0..columns).map(|e| matrix.baseline_value(e)))
         .flatten();
-    let unit = values.clone().all(|v| (0.0..=1.0).contains(&v));
-    let y = if unit {
-        -0.02..1.02
-    } else {
-        style::span(values, 0.05)
-    };
-    let x = -0.4..columns as f64 - 0.6;
-
     let area = titled(
         root,
         &matrix.title,
         &format!("{} by eval bin", matrix.metric),
     )?;
     let (plot, key) = area.split_horizontally(CHART.0 - LEGEND_WIDTH);
-    let mut chart = ChartBuilder::on(&plot)
-        .margin(15)
-        .margin_right(5)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x, y)?;
-    let labels = &matrix.eval_labels;
-    let label_of = |v: &f64| {
-        let k = v.round();
-        if (v - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
-            labels[k as usize].clone()
-        } else {
-            String::new()
-        }
-    };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(BLACK.mix(0.08))
-        .x_labels(columns)
-        .x_label_formatter(&label_of)
-        .x_desc("eval bin")
-        .y_desc(matrix.metric.as_str())
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .draw()?;
+    let mut chart = style::bin_chart(&plot, &matrix.eval_labels, &matrix.metric, values)?;
 
     // Runs of consecutive present cells: a missing cell breaks the line.
     let runs = |cells: Vec<Option<f64>>| -> Vec<Vec<(f64, f64)>> {

@@ -359,46 +359,13 @@ fn figure(root: &Area<'_>, selection: &Selection, choices: &[Choice]) -> Result<
         .flat_map(|k| (0..bins).map(move |b| selection.value(k, b)))
         .flatten()
         .chain(target);
-    let y = if values.clone().all(|v| (0.0..=1.0).contains(&v)) {
-        -0.02..1.02
-    } else {
-        style::span(values, 0.05)
-    };
-    let x = -0.4..bins as f64 - 0.6;
-
     let area = titled(
         root,
         &selection.title,
         &format!("{} by eval bin, chosen model ringed", selection.metric),
     )?;
     let (plot, key) = area.split_horizontally(CHART.0 - LEGEND_WIDTH);
-    let mut chart = ChartBuilder::on(&plot)
-        .margin(15)
-        .margin_right(5)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x, y)?;
-    let labels = &selection.bins;
-    let label_of = |v: &f64| {
-        let k = v.round();
-        if (v - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
-            labels[k as usize].clone()
-        } else {
-            String::new()
-        }
-    };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(BLACK.mix(0.08))
-        .x_labels(bins)
-        .x_label_formatter(&label_of)
-        .x_desc("eval bin")
-        .y_desc(selection.metric.as_str())
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .draw()?;
+    let mut chart = style::bin_chart(&plot, &selection.bins, &selection.metric, values)?;
 
     if let Some(t) = target {
         chart.draw_series(DashedLineSeries::new(

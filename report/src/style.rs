@@ -4,6 +4,7 @@ use std::fs;
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::Pos;
 
@@ -259,6 +260,53 @@ pub(crate) fn category_colour(k: usize) -> RGBColor {
 #[cfg(test)]
 pub(crate) fn fill_attribute(colour: RGBColor) -> String {
     format!("fill=\"#{:02X}{:02X}{:02X}\"", colour.0, colour.1, colour.2)
+}
+
+/// The frame of a metric against the eval bins, on `plot`: one x position per bin, labelled
+/// with `labels`; y from 0 to 1 when every one of `values` is a share, else their span; a light
+/// horizontal grid. The accuracy curves and the model selection draw on it.
+pub(crate) fn bin_chart<'a, 'b>(
+    plot: &'a Area<'b>,
+    labels: &[String],
+    metric: &str,
+    values: impl Iterator<Item = f64> + Clone,
+) -> Result<
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    ReportError,
+> {
+    let y = if values.clone().all(|v| (0.0..=1.0).contains(&v)) {
+        -0.02..1.02
+    } else {
+        span(values, 0.05)
+    };
+    let x = -0.4..labels.len() as f64 - 0.6;
+    let mut chart = ChartBuilder::on(plot)
+        .margin(15)
+        .margin_right(5)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x, y)?;
+    let label_of = |v: &f64| {
+        let k = v.round();
+        if (v - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
+            labels[k as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(labels.len())
+        .x_label_formatter(&label_of)
+        .x_desc("eval bin")
+        .y_desc(metric)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .draw()?;
+    Ok(chart)
 }
 
 /// The range of the finite `values`, widened by `pad` of its width on each side; a single value
