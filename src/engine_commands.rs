@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Instant, SystemTime};
 
 use rung_engine::preflight::{MemoryBounds, block_missing, check_memory};
-use rung_engine::scheduler::{NodeOutcome, RunOptions, execute};
+use rung_engine::scheduler::{NodeOutcome, Run, RunOptions};
 use rung_engine::store::{ActionEntry, RunRecord, SpecRecord};
 use rung_engine::survey::{Inputs, Status, node_record, survey};
 use rung_engine::{Dag, Digest, NodeId, Registry, Store};
 use rung_lang::{Program, check_file};
+use rung_slurm::SlurmExecutor;
 
 use crate::commands::Outcome;
 use crate::progress::{Display, seconds_text};
@@ -25,6 +26,8 @@ pub(crate) struct RunSettings {
     pub(crate) keep_going: bool,
     pub(crate) gpus: Option<u32>,
     pub(crate) memory: Option<u64>,
+    /// `--executor slurm`'s settings; `None` computes here.
+    pub(crate) slurm: Option<crate::slurm_commands::SlurmSettings>,
 }
 
 /// Checks a spec, printing its diagnostics.
@@ -233,35 +236,74 @@ pub(crate) fn run(
         }
         let session = attach((dag, selected), file, places)?;
         let dag = &session.dag;
-        let memory = settings.memory.unwrap_or_else(crate::machine::memory);
-        if !fits(registry, &session, memory) {
+        let profile = match &settings.slurm {
+            Some(slurm) => Some(crate::slurm_commands::profile(slurm, file)?),
+            None => None,
+        };
+        // On Slurm every job has its own machine: this one's memory, cores and GPUs bound
+        // nothing there, and each node's declared resources go to `sbatch` instead.
+        let memory = match (&profile, settings.memory) {
+            (_, Some(memory)) => memory,
+            (Some(_), None) => 0,
+            (None, None) => crate::machine::memory(),
+        };
+        if profile.is_none() && !fits(registry, &session, memory) {
             eprintln!("error: a node would not fit, so nothing ran");
             return Err(Outcome::Diagnostics);
         }
         let cancel = cancel_flag();
-        let jobs = settings
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+        let jobs = settings.jobs.unwrap_or_else(|| match &profile {
+            Some(profile) => profile.max_cpus,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        });
+        let gpus = settings.gpus.unwrap_or_else(|| match &profile {
+            Some(_) => u32::MAX,
+            None => crate::machine::gpus(),
+        });
         let total = session.selected.iter().filter(|s| **s).count();
         let display = Display::new(total);
         let version = env!("CARGO_PKG_VERSION");
         let options = RunOptions {
             jobs,
             keep_going: settings.keep_going,
-            gpus: settings.gpus.unwrap_or_else(crate::machine::gpus),
+            gpus,
             memory,
             cancel: &cancel,
             rung_version: version,
         };
-        let report = execute(
+        let run = Run {
             dag,
-            &session.selected,
             registry,
-            &session.store,
-            &session.inputs,
-            &options,
-            &display,
-        );
+            store: &session.store,
+            inputs: &session.inputs,
+            options: &options,
+            observer: &display,
+        };
+        let report = match (&settings.slurm, profile) {
+            (Some(slurm), Some(profile)) => {
+                let setup = crate::slurm_commands::setup(
+                    &profile,
+                    slurm,
+                    file,
+                    overrides,
+                    places,
+                    &session.store,
+                )?;
+                let mut executor =
+                    SlurmExecutor::start(profile, setup, dag, &display).map_err(|why| {
+                        eprintln!("error: {why}");
+                        Outcome::Diagnostics
+                    })?;
+                if executor.adoptable() > 0 {
+                    display.line(&format!(
+                        "slurm: {} jobs of an earlier run are still queued or running; their nodes are adopted, not submitted again",
+                        executor.adoptable()
+                    ));
+                }
+                run.execute_on(&session.selected, &mut executor)
+            }
+            _ => run.execute(&session.selected),
+        };
         display.finish();
         let store = &session.store;
         if let Err(error) = store.save_cache() {
@@ -330,6 +372,9 @@ pub(crate) fn run(
             counts[3],
             seconds_text(clock.elapsed().as_secs_f64())
         );
+        if let Some(line) = &report.executor {
+            eprintln!("{line}");
+        }
         Ok(if report.interrupted {
             Outcome::Interrupted
         } else if report.succeeded() {
@@ -371,7 +416,7 @@ fn remember(
 
 /// The flag Ctrl-C raises: the first press cancels the run gracefully, the second exits at once
 /// (nothing partial is ever published, so that is safe too).
-fn cancel_flag() -> Arc<AtomicBool> {
+pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let presses = AtomicU32::new(0);
     let raised = Arc::clone(&flag);

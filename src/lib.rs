@@ -11,6 +11,7 @@ mod model_commands;
 mod places;
 mod progress;
 mod render;
+mod slurm_commands;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,8 +105,36 @@ enum Command {
         /// Memory the run may use, e.g. `64G` (default: the machine's).
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         memory: Option<u64>,
+        /// Where nodes are computed: here, or as Slurm jobs on a shared store.
+        #[arg(long, value_enum, default_value_t = ExecutorKind::Local)]
+        executor: ExecutorKind,
+        /// The Slurm site profile (default: `rung-slurm.toml` from the spec's folder upwards,
+        /// over `~/.config/rung/slurm.toml`).
+        #[arg(long, value_name = "FILE")]
+        slurm_profile: Option<PathBuf>,
+        /// What Ctrl-C does to the run's Slurm jobs.
+        #[arg(long, value_enum, default_value_t = InterruptKind::Cancel)]
+        on_interrupt: InterruptKind,
         #[command(flatten)]
         places: Places,
+    },
+    /// Show the Slurm jobs of a spec's run: job, state, time and node, from one query.
+    Status {
+        /// The spec file.
+        file: PathBuf,
+        /// Override a `param` of the spec (the run's `--set`s name its jobs).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        overrides: Vec<String>,
+        #[command(flatten)]
+        places: Places,
+    },
+    /// Compute one node of a Slurm batch (what each job runs; not for use by hand).
+    #[command(name = "__job", hide = true)]
+    Job {
+        /// The batch folder on the shared store.
+        folder: PathBuf,
+        /// The array task index.
+        index: usize,
     },
     /// Print a node's provenance and where its output is.
     Show {
@@ -174,6 +203,24 @@ enum IrtCommand {
     Fit(irt_commands::FitArgs),
     /// Simulate a response matrix from known parameters (abilities and difficulties ~ N(0, 1)).
     Simulate(irt_commands::SimulateArgs),
+}
+
+/// Where `rung run` computes nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExecutorKind {
+    /// On this machine's threads.
+    Local,
+    /// As Slurm jobs (`sbatch`), on a store every compute node shares.
+    Slurm,
+}
+
+/// What Ctrl-C does to Slurm jobs in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum InterruptKind {
+    /// Cancel them (`scancel`).
+    Cancel,
+    /// Leave them running; the next `rung run` adopts them.
+    Detach,
 }
 
 /// How `rung graph` writes the DAG.
@@ -251,16 +298,34 @@ pub fn main(registry: Registry) -> ExitCode {
             targets,
             gpus,
             memory,
+            executor,
+            slurm_profile,
+            on_interrupt,
             places,
         } => {
+            let slurm =
+                (executor == ExecutorKind::Slurm).then_some(slurm_commands::SlurmSettings {
+                    profile: slurm_profile,
+                    on_interrupt: match on_interrupt {
+                        InterruptKind::Cancel => rung_slurm::OnInterrupt::Cancel,
+                        InterruptKind::Detach => rung_slurm::OnInterrupt::Detach,
+                    },
+                });
             let settings = engine_commands::RunSettings {
                 jobs,
                 keep_going,
                 gpus,
                 memory,
+                slurm,
             };
             engine_commands::run(&registry, &file, &overrides, &targets, &settings, &places)
         }
+        Command::Status {
+            file,
+            overrides,
+            places,
+        } => slurm_commands::status(&file, &overrides, &places),
+        Command::Job { folder, index } => return slurm_commands::job(&registry, &folder, index),
         Command::Show {
             node,
             spec,

@@ -1,5 +1,6 @@
 //! `rung-bench`: rung's command line plus `blob_step`, a trivial operation that writes a small
-//! file whose content depends on its parameters and inputs. The engine benchmark (`bench/grid`)
+//! file whose content depends on its parameters and inputs (and keeps its progress in its
+//! checkpoint folder, so a killed attempt resumes). The engine benchmark (`bench/grid`)
 //! and the engine's end-to-end tests (crashes, concurrent runs, explanations) use it, so they
 //! measure and exercise the engine rather than any real computation.
 
@@ -108,10 +109,21 @@ impl Operation for BlobStep {
 
     fn run(&self, ctx: &mut Context<'_>) -> Result<(), OpError> {
         let work_ms = u64::try_from(ctx.int("work_ms")?).unwrap_or(0);
-        for step in 0..10 {
+        // The steps done so far live in the checkpoint folder, so an attempt that was killed
+        // (a Slurm time limit) resumes where it stopped.
+        let done_file = ctx.checkpoint_dir()?.join("steps");
+        let first = fs::read_to_string(&done_file)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0u64);
+        if first > 0 {
+            ctx.log(format_args!("resuming after step {first}"));
+        }
+        for step in first..10 {
             ctx.check_cancelled()?;
             ctx.progress(step, 10, "steps");
             std::thread::sleep(Duration::from_millis(work_ms / 10));
+            fs::write(&done_file, (step + 1).to_string())?;
         }
         if i64::from(ctx.attempt()) < ctx.int("fail_attempts")? {
             return Err(OpError::failed(format!(

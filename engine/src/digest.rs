@@ -15,6 +15,11 @@ impl Digest {
         Digest(bytes)
     }
 
+    /// The blake3 digest of some bytes.
+    pub fn of_bytes(bytes: &[u8]) -> Digest {
+        Digest(*blake3::hash(bytes).as_bytes())
+    }
+
     /// The digest of a finished hasher.
     pub fn of_hasher(hasher: &blake3::Hasher) -> Digest {
         Digest(*hasher.finalize().as_bytes())

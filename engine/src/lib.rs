@@ -10,10 +10,12 @@
 //! - [`store`]: content-addressed outputs, the action cache, locks, verification and gc;
 //! - [`survey`]: what a run would do and why (`rung plan`);
 //! - [`preflight`]: nodes refused before anything runs (memory that will not fit);
-//! - [`scheduler`]: runs a plan within declared resources.
+//! - [`scheduler`]: runs a plan within declared resources;
+//! - [`executor`]: where ready nodes are computed (this machine's threads, or a cluster).
 
 pub mod content;
 pub mod digest;
+pub mod executor;
 pub mod form_hash;
 pub mod graph;
 pub mod key;

@@ -31,6 +31,8 @@ pub struct Resources {
     pub gpus: u32,
     /// Memory in bytes (0 when negligible).
     pub memory: u64,
+    /// Wall-clock limit a cluster scheduler enforces (none: the executor's default).
+    pub time: Option<Duration>,
 }
 
 impl Default for Resources {
@@ -39,6 +41,7 @@ impl Default for Resources {
             threads: 1,
             gpus: 0,
             memory: 0,
+            time: None,
         }
     }
 }

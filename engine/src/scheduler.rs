@@ -3,20 +3,22 @@
 //! one store compute every key once.
 //!
 //! One driver thread owns all the state: it resolves nodes as their inputs finish (computing
-//! keys, looking them up), starts the ones that fit in the free resources on worker threads, and
-//! learns of their completion through a channel. A failure stops new work (unless `keep_going`);
-//! nodes already running finish and publish. Cancellation (Ctrl-C) stops new work and raises the
-//! flag running operations watch; a cancelled node publishes nothing.
+//! keys, looking them up) and hands the ones to compute to an [`Executor`]: the local one runs
+//! them on worker threads within the free resources, a cluster executor submits them as jobs.
+//! A failure stops new work (unless `keep_going`); nodes already running finish and publish.
+//! Cancellation (Ctrl-C) stops new work, raises the flag running operations watch and lets the
+//! executor stop what it started; a cancelled node publishes nothing.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::digest::Digest;
+use crate::executor::{Completion, Executor, LocalExecutor, Task};
 use crate::graph::Dag;
-use crate::op::{Context, Log, OpError, Operation, ProgressSink, Registry, Resources};
+use crate::op::{Context, Log, OpError, Operation, ProgressSink, Registry};
 use crate::plan::NodeId;
 use crate::store::{InputRecord, Lookup, Provenance, Store};
 use crate::survey::{Inputs, key_when_ready, missing_file};
@@ -92,6 +94,8 @@ pub struct RunReport {
     pub executed: Vec<Digest>,
     /// Whether the run was cancelled.
     pub interrupted: bool,
+    /// What the executor has to say about the run (e.g. how often it queried a cluster).
+    pub executor: Option<String>,
 }
 
 impl RunReport {
@@ -101,86 +105,59 @@ impl RunReport {
     }
 }
 
-/// A worker's report: the node's outcome and output, or `None` when another process holds its
-/// lock (the driver then looks it up again later and the slot goes to other work meanwhile).
-struct Done {
-    id: NodeId,
-    finished: Option<(NodeOutcome, Option<Digest>)>,
-    resources: Resources,
+/// Everything a run reads: the DAG, the operations, the store, the input files and the options,
+/// and who hears what happens. [`Run::execute`] computes on this machine;
+/// [`Run::execute_on`] hands the nodes to another [`Executor`].
+#[derive(Clone, Copy)]
+pub struct Run<'a, 'p> {
+    /// The plan as a DAG.
+    pub dag: &'a Dag<'p>,
+    /// The operations.
+    pub registry: &'a Registry,
+    /// The store results go to.
+    pub store: &'a Store,
+    /// The input files the plan names.
+    pub inputs: &'a Inputs,
+    /// How to run.
+    pub options: &'a RunOptions<'a>,
+    /// Hears about each node.
+    pub observer: &'a dyn Observer,
 }
 
-struct Runnable {
-    id: NodeId,
-    key: Digest,
-    op: Arc<dyn Operation>,
-    resources: Resources,
-    upstream: Vec<(NodeId, Digest)>,
-    /// The keys of the upstream nodes, for their provenance.
-    upstream_keys: Vec<(NodeId, Digest)>,
-}
+impl Run<'_, '_> {
+    /// Runs the selected nodes on this machine's threads, within `--jobs`, the GPUs and memory.
+    pub fn execute(&self, selected: &[bool]) -> RunReport {
+        let compute = |task: &Task| self.run_task(task);
+        std::thread::scope(|scope| {
+            let mut local = LocalExecutor::start(
+                scope,
+                self.options.jobs,
+                self.options.gpus,
+                self.options.memory,
+                &compute,
+            );
+            self.execute_on(selected, &mut local)
+        })
+    }
 
-/// Runs the selected nodes (and reports each to `observer`).
-pub fn execute(
-    dag: &Dag<'_>,
-    selected: &[bool],
-    registry: &Registry,
-    store: &Store,
-    inputs: &Inputs,
-    options: &RunOptions<'_>,
-    observer: &dyn Observer,
-) -> RunReport {
-    let job = Job {
-        dag,
-        store,
-        inputs,
-        options,
-        observer,
-        registry,
-    };
-    let mut book = Book::new(dag, selected, observer);
-    let jobs = options.jobs.max(1);
-    let mut runnable: VecDeque<Runnable> = VecDeque::new();
-    let mut used = Resources {
-        threads: 0,
-        gpus: 0,
-        memory: 0,
-    };
-    let mut running = 0usize;
-    let mut stopped = false;
-    // Nodes another process is computing: looked up again once their time comes.
-    let mut deferred: VecDeque<(Instant, NodeId)> = VecDeque::new();
-    let (sender, receiver) = mpsc::channel::<Done>();
-    let (tasks, queue) = mpsc::channel::<Runnable>();
-    let queue = Mutex::new(queue);
-
-    std::thread::scope(|scope| {
-        // `jobs` workers are enough: every running node holds at least one thread slot.
-        for _ in 0..jobs {
-            let sender = sender.clone();
-            let queue = &queue;
-            let job = &job;
-            scope.spawn(move || {
-                loop {
-                    let next = queue
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .recv();
-                    let Ok(next) = next else { break };
-                    let finished = job.run(&next);
-                    let done = Done {
-                        id: next.id,
-                        finished,
-                        resources: next.resources,
-                    };
-                    if sender.send(done).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
+    /// Runs the selected nodes, handing those that must be computed to `executor`: cached nodes
+    /// are taken from the store here, failures stop new work unless `keep_going`, and the
+    /// dependants of a node without output are skipped, whatever the executor.
+    pub fn execute_on(&self, selected: &[bool], executor: &mut dyn Executor) -> RunReport {
+        let dag = self.dag;
+        let options = self.options;
+        let mut book = Book::new(dag, selected, self.observer);
+        let mut ready: VecDeque<Task> = VecDeque::new();
+        let mut stopped = false;
+        // Nodes another process is computing: looked up again once their time comes.
+        let mut deferred: VecDeque<(Instant, NodeId)> = VecDeque::new();
         loop {
-            let cancelled = options.cancel.load(Ordering::Relaxed);
-            book.report.interrupted |= cancelled;
+            if options.cancel.load(Ordering::Relaxed) && !book.report.interrupted {
+                book.report.interrupted = true;
+                for completion in executor.interrupt() {
+                    book.complete(completion, &mut deferred, &mut stopped, options.keep_going);
+                }
+            }
             while deferred
                 .front()
                 .is_some_and(|(due, _)| *due <= Instant::now())
@@ -189,7 +166,7 @@ pub fn execute(
                     book.ready.push_back(id);
                 }
             }
-            let halt = if cancelled {
+            let halt = if book.report.interrupted {
                 Some("cancelled")
             } else if stopped {
                 Some("stopped after a failure")
@@ -201,14 +178,14 @@ pub fn execute(
                     book.finish(id, NodeOutcome::Skipped(why.into()), None);
                     continue;
                 }
-                match job.resolve(id, &book.report.outputs, jobs) {
+                match self.resolve(id, &book.report.outputs, &book.report.keys) {
                     Resolved::Cached(key, output) => {
                         book.report.keys[id.index()] = Some(key);
                         book.finish(id, NodeOutcome::Cached, Some(output));
                     }
-                    Resolved::Run(next) => {
-                        book.report.keys[id.index()] = Some(next.key);
-                        runnable.push_back(next);
+                    Resolved::Run(task) => {
+                        book.report.keys[id.index()] = Some(task.key);
+                        ready.push_back(task);
                     }
                     Resolved::Fail(why) => {
                         stopped |= !options.keep_going;
@@ -217,92 +194,154 @@ pub fn execute(
                 }
             }
             if let Some(why) = halt {
-                while let Some(next) = runnable.pop_front() {
-                    book.finish(next.id, NodeOutcome::Skipped(why.into()), None);
+                while let Some(task) = ready.pop_front() {
+                    book.finish(task.id, NodeOutcome::Skipped(why.into()), None);
                 }
+            } else {
+                executor.offer(&mut ready);
             }
-            // Start whatever fits, in the order nodes became ready; small nodes may pass a large
-            // one that waits for resources.
-            let mut i = 0;
-            while i < runnable.len() {
-                let r = runnable[i].resources;
-                let fits = used.threads + r.threads <= jobs
-                    && used.gpus + r.gpus <= options.gpus
-                    && (options.memory == 0 || used.memory + r.memory <= options.memory);
-                if !fits {
-                    i += 1;
-                    continue;
-                }
-                let Some(next) = runnable.remove(i) else {
-                    break;
-                };
-                used.threads += r.threads;
-                used.gpus += r.gpus;
-                used.memory += r.memory;
-                running += 1;
-                let inputs = dag.inputs(next.id);
-                let upstream = inputs
-                    .iter()
-                    .filter_map(|&i| book.report.outputs[i.index()].map(|d| (i, d)))
-                    .collect();
-                let upstream_keys = inputs
-                    .iter()
-                    .filter_map(|&i| book.report.keys[i.index()].map(|k| (i, k)))
-                    .collect();
-                // The workers outlive this loop, so the queue is open.
-                let _ = tasks.send(Runnable {
-                    upstream,
-                    upstream_keys,
-                    ..next
-                });
-            }
-            if running == 0 && book.ready.is_empty() && deferred.is_empty() {
+            if executor.in_flight() == 0
+                && ready.is_empty()
+                && book.ready.is_empty()
+                && deferred.is_empty()
+            {
                 break;
             }
-            let done = match deferred.front() {
-                Some((due, _)) => {
-                    let wait = due.saturating_duration_since(Instant::now());
-                    match receiver.recv_timeout(wait) {
-                        Ok(done) => done,
-                        Err(_) => continue,
-                    }
-                }
-                None => match receiver.recv() {
-                    Ok(done) => done,
-                    Err(_) => break,
-                },
-            };
-            running -= 1;
-            used.threads -= done.resources.threads;
-            used.gpus -= done.resources.gpus;
-            used.memory -= done.resources.memory;
-            let Some((outcome, output)) = done.finished else {
-                deferred.push_back((Instant::now() + RECHECK, done.id));
-                continue;
-            };
-            if let NodeOutcome::Ran { seconds, .. } = outcome {
-                book.report.seconds[done.id.index()] = seconds;
-                if let Some(key) = book.report.keys[done.id.index()] {
-                    book.report.executed.push(key);
-                }
+            // Wake up now and then to notice Ctrl-C, even while a cluster job runs for hours.
+            let mut until = Instant::now() + WAKE;
+            if let Some((due, _)) = deferred.front() {
+                until = until.min(*due);
             }
-            if matches!(outcome, NodeOutcome::Failed(_)) {
-                stopped |= !options.keep_going;
+            for completion in executor.wait(Some(until)) {
+                book.complete(completion, &mut deferred, &mut stopped, options.keep_going);
             }
-            book.finish(done.id, outcome, output);
         }
-        // Closing the queue lets the workers end.
-        drop(tasks);
-    });
-    book.report
+        book.report.executor = executor.summary();
+        book.report
+    }
+
+    /// Decides what to do with a node whose inputs are all done.
+    fn resolve(&self, id: NodeId, outputs: &[Option<Digest>], keys: &[Option<Digest>]) -> Resolved {
+        let dag = self.dag;
+        if let Some(why) = missing_file(dag, id, self.inputs) {
+            return Resolved::Fail(why);
+        }
+        let Some(key) = key_when_ready(dag, id, outputs, self.inputs) else {
+            return Resolved::Fail("an input has no output".into());
+        };
+        if let Lookup::Hit(output) = self.store.lookup(&key) {
+            return Resolved::Cached(key, output);
+        }
+        let inputs = dag.inputs(id);
+        let upstream = inputs
+            .iter()
+            .filter_map(|&i| outputs[i.index()].map(|d| (i, d)))
+            .collect();
+        let upstream_keys = inputs
+            .iter()
+            .filter_map(|&i| keys[i.index()].map(|k| (i, k)))
+            .collect();
+        match self.task(id, key, upstream, upstream_keys) {
+            Ok(task) => Resolved::Run(task),
+            Err(why) => Resolved::Fail(why),
+        }
+    }
+
+    /// The task computing `id` under `key` from the given upstream outputs, or why it cannot run
+    /// within this run's bounds.
+    fn task(
+        &self,
+        id: NodeId,
+        key: Digest,
+        upstream: Vec<(NodeId, Digest)>,
+        upstream_keys: Vec<(NodeId, Digest)>,
+    ) -> Result<Task, String> {
+        let node = self.dag.plan().node(id);
+        let Some(op) = self.registry.get(&node.op) else {
+            return Err(format!("operation `{}` is not implemented yet", node.op));
+        };
+        let mut resources = op.resources(&node.params);
+        resources.threads = resources.threads.clamp(1, self.options.jobs.max(1));
+        if resources.gpus > self.options.gpus {
+            return Err(format!(
+                "needs {} GPU(s); this run may use {}",
+                resources.gpus, self.options.gpus
+            ));
+        }
+        if self.options.memory > 0 && resources.memory > self.options.memory {
+            return Err(format!(
+                "needs {:.1} GiB of memory; this run may use {:.1} GiB",
+                gib(resources.memory),
+                gib(self.options.memory)
+            ));
+        }
+        Ok(Task {
+            id,
+            name: self.dag.name(id).to_string(),
+            key,
+            op: Arc::clone(op),
+            resources,
+            upstream,
+            upstream_keys,
+        })
+    }
+
+    /// Rebuilds, in another process (a cluster job), the task a driver handed out: the node's
+    /// key is computed again from the given upstream outputs and must be `expected`, so a spec
+    /// edited since the submission is refused rather than computed under the old key.
+    pub fn remote_task(
+        &self,
+        id: NodeId,
+        expected: Digest,
+        upstream: &[(NodeId, Digest, Digest)],
+    ) -> Result<Task, String> {
+        let n = self.dag.plan().len();
+        let mut outputs = vec![None; n];
+        for &(input, output, _) in upstream {
+            outputs[input.index()] = Some(output);
+        }
+        if let Some(why) = missing_file(self.dag, id, self.inputs) {
+            return Err(why);
+        }
+        let Some(key) = key_when_ready(self.dag, id, &outputs, self.inputs) else {
+            return Err("an upstream output was not handed over".into());
+        };
+        if key != expected {
+            return Err(format!(
+                "the node's key is {key} here, not {expected} as when it was submitted: the spec, its parameters or its input files changed since"
+            ));
+        }
+        let outputs = upstream.iter().map(|&(i, output, _)| (i, output)).collect();
+        let keys = upstream.iter().map(|&(i, _, key)| (i, key)).collect();
+        self.task(id, key, outputs, keys)
+    }
+
+    /// Computes a task here and now, waiting while another process holds its key's lock: what
+    /// a cluster job does with the one node it was given.
+    pub fn run_remote(&self, task: &Task) -> (NodeOutcome, Option<Digest>) {
+        loop {
+            match self.run_task(task) {
+                Completion::Finished {
+                    outcome, output, ..
+                } => return (outcome, output),
+                Completion::Busy(_) if self.options.cancel.load(Ordering::Relaxed) => {
+                    return (NodeOutcome::Skipped("cancelled".into()), None);
+                }
+                Completion::Busy(_) => std::thread::sleep(RECHECK),
+            }
+        }
+    }
 }
 
 /// How long a node another process is computing waits before it is looked up again.
 const RECHECK: Duration = Duration::from_millis(50);
 
+/// How long the driver waits at most before it looks at the cancellation flag again.
+const WAKE: Duration = Duration::from_millis(250);
+
 enum Resolved {
     Cached(Digest, Digest),
-    Run(Runnable),
+    Run(Task),
     Fail(String),
 }
 
@@ -345,10 +384,45 @@ impl<'a, 'p> Book<'a, 'p> {
                 seconds: vec![0.0; n],
                 executed: Vec::new(),
                 interrupted: false,
+                executor: None,
             },
             waiting_on,
             ready,
         }
+    }
+
+    /// Takes in what an executor reports.
+    fn complete(
+        &mut self,
+        completion: Completion,
+        deferred: &mut VecDeque<(Instant, NodeId)>,
+        stopped: &mut bool,
+        keep_going: bool,
+    ) {
+        let (id, outcome, output) = match completion {
+            Completion::Busy(id) => {
+                deferred.push_back((Instant::now() + RECHECK, id));
+                return;
+            }
+            Completion::Finished {
+                id,
+                outcome,
+                output,
+            } => (id, outcome, output),
+        };
+        if self.report.outcomes[id.index()].is_some() {
+            return;
+        }
+        if let NodeOutcome::Ran { seconds, .. } = outcome {
+            self.report.seconds[id.index()] = seconds;
+            if let Some(key) = self.report.keys[id.index()] {
+                self.report.executed.push(key);
+            }
+        }
+        if matches!(outcome, NodeOutcome::Failed(_)) {
+            *stopped |= !keep_going;
+        }
+        self.finish(id, outcome, output);
     }
 
     /// Records a node's outcome and moves its dependants on: to ready when their last input is
@@ -383,68 +457,30 @@ impl<'a, 'p> Book<'a, 'p> {
     }
 }
 
-/// What a worker needs to run one node.
-#[derive(Clone, Copy)]
-struct Job<'a, 'p> {
-    dag: &'a Dag<'p>,
-    store: &'a Store,
-    inputs: &'a Inputs,
-    options: &'a RunOptions<'a>,
-    observer: &'a dyn Observer,
-    registry: &'a Registry,
-}
-
-impl Job<'_, '_> {
-    /// Decides what to do with a node whose inputs are all done.
-    fn resolve(&self, id: NodeId, outputs: &[Option<Digest>], jobs: u32) -> Resolved {
-        let dag = self.dag;
-        if let Some(why) = missing_file(dag, id, self.inputs) {
-            return Resolved::Fail(why);
+impl Run<'_, '_> {
+    /// Computes one task here, under its key's lock: what the local executor's workers and
+    /// cluster jobs do. [`Completion::Busy`] when another process holds the lock.
+    pub fn run_task(&self, task: &Task) -> Completion {
+        match self.compute(task) {
+            Some((outcome, output)) => Completion::Finished {
+                id: task.id,
+                outcome,
+                output,
+            },
+            None => Completion::Busy(task.id),
         }
-        let Some(key) = key_when_ready(dag, id, outputs, self.inputs) else {
-            return Resolved::Fail("an input has no output".into());
-        };
-        if let Lookup::Hit(output) = self.store.lookup(&key) {
-            return Resolved::Cached(key, output);
-        }
-        let node = dag.plan().node(id);
-        let Some(op) = self.registry.get(&node.op) else {
-            return Resolved::Fail(format!("operation `{}` is not implemented yet", node.op));
-        };
-        let mut resources = op.resources(&node.params);
-        resources.threads = resources.threads.clamp(1, jobs);
-        if resources.gpus > self.options.gpus {
-            return Resolved::Fail(format!(
-                "needs {} GPU(s); this run may use {}",
-                resources.gpus, self.options.gpus
-            ));
-        }
-        if self.options.memory > 0 && resources.memory > self.options.memory {
-            return Resolved::Fail(format!(
-                "needs {:.1} GiB of memory; this run may use {:.1} GiB",
-                gib(resources.memory),
-                gib(self.options.memory)
-            ));
-        }
-        Resolved::Run(Runnable {
-            id,
-            key,
-            op: Arc::clone(op),
-            resources,
-            upstream: Vec::new(),
-            upstream_keys: Vec::new(),
-        })
     }
 
     /// Runs one node under its key's lock; `None` when another process holds the lock.
-    fn run(&self, task: &Runnable) -> Option<(NodeOutcome, Option<Digest>)> {
-        let Runnable {
+    fn compute(&self, task: &Task) -> Option<(NodeOutcome, Option<Digest>)> {
+        let Task {
             id,
             key,
             ref op,
             resources,
             ref upstream,
             ref upstream_keys,
+            ..
         } = *task;
         let name = self.dag.name(id);
         let node = self.dag.plan().node(id);

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use rung_engine::graph::Dag;
 use rung_engine::op::{Context, OpError, Operation, ProgressSink, Registry};
 use rung_engine::plan::{NodeId, Plan};
-use rung_engine::scheduler::{NodeOutcome, Observer, RunOptions, execute};
+use rung_engine::scheduler::{NodeOutcome, Observer, Run, RunOptions};
 use rung_engine::signature::{Catalog, OpSignature};
 use rung_engine::store::Store;
 use rung_engine::survey::Inputs;
@@ -102,9 +102,15 @@ fn run(store: &Store, retries: u32) -> (NodeOutcome, Option<PathBuf>, Vec<String
         rung_version: "checkpoint-test",
     };
     let statuses = Statuses::default();
-    let report = execute(
-        &dag, &selected, &registry, store, &inputs, &options, &statuses,
-    );
+    let report = Run {
+        dag: &dag,
+        registry: &registry,
+        store,
+        inputs: &inputs,
+        options: &options,
+        observer: &statuses,
+    }
+    .execute(&selected);
     let outcome = report.outcomes[0].clone().expect("an outcome");
     let said = statuses.0.into_inner().expect("not poisoned");
     (

@@ -25,7 +25,7 @@ use proptest::sample::Index;
 use proptest::test_runner::Config;
 use rung_engine::graph::Dag;
 use rung_engine::op::ProgressSink;
-use rung_engine::scheduler::{NodeOutcome, Observer, RunOptions, RunReport, execute};
+use rung_engine::scheduler::{NodeOutcome, Observer, Run, RunOptions, RunReport};
 use rung_engine::store::SpecRecord;
 use rung_engine::survey::{Inputs, Status, node_record, survey};
 use rung_engine::{
@@ -350,15 +350,15 @@ impl Bench {
             cancel: &cancel,
             rung_version: "model-test",
         };
-        let report = execute(
-            &dag,
-            &selected,
-            &self.registry,
+        let report = Run {
+            dag: &dag,
+            registry: &self.registry,
             store,
-            &inputs,
-            &options,
-            &Quiet,
-        );
+            inputs: &inputs,
+            options: &options,
+            observer: &Quiet,
+        }
+        .execute(&selected);
         assert!(report.succeeded(), "the run failed: {:?}", report.outcomes);
         let executed = (0..plan.len())
             .filter(|&i| matches!(report.outcomes[i], Some(NodeOutcome::Ran { .. })))

@@ -47,7 +47,7 @@ impl Operation for SftOp {
         Resources {
             threads: u32::MAX,
             gpus: if cfg!(feature = "cuda") { devices } else { 0 },
-            memory: 0,
+            ..Resources::default()
         }
     }
 
