@@ -110,12 +110,13 @@ fn slurm_line(output: &Output) -> String {
         .to_string()
 }
 
-/// The numbers of the summary line, in order: jobs, sbatch calls, adopted, resubmitted,
+/// The first numbers of the summary line, in order: jobs, sbatch calls, adopted, resubmitted,
 /// polling cycles, sacct queries, squeue queries.
 fn slurm_numbers(output: &Output) -> [u64; 7] {
     let numbers: Vec<u64> = slurm_line(output)
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|w| w.parse().ok())
+        .take(7)
         .collect();
     numbers.try_into().expect("seven numbers")
 }
@@ -278,26 +279,7 @@ fn a_job_cancelled_with_scancel_stops_its_dependants() {
                 blob next = blob_step([long], tag = \"next\")\n";
     let site = Site::new(&cluster, spec, PROFILE);
     let driver = site.spawn(&[]);
-    let mut job = String::new();
-    wait_for("the job to start", Duration::from_secs(60), || {
-        let outputs = site.batches().into_iter().flat_map(|b| {
-            fs::read_dir(b).unwrap().flatten().filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                Some(
-                    name.strip_prefix("slurm-")?
-                        .strip_suffix(".out")?
-                        .to_string(),
-                )
-            })
-        });
-        match outputs.into_iter().next() {
-            Some(id) => {
-                job = id;
-                true
-            }
-            None => false,
-        }
-    });
+    let job = started_job(&site);
     cluster.ok("scancel", &[&job]);
     let out = driver.wait_with_output().unwrap();
     let text = stderr(&out);
@@ -436,4 +418,90 @@ fn queries_grow_with_polling_cycles_not_with_jobs() {
         slurm_line(&out)
     );
     assert_eq!(entries(&site.project.store()).len(), n as usize);
+}
+
+/// Sends SIGINT (Ctrl-C) to a process.
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits until the run's first job has started; its Slurm output file names it.
+fn started_job(site: &Site<'_>) -> String {
+    let mut job = String::new();
+    wait_for("a job to start", Duration::from_secs(60), || {
+        let found = site.batches().into_iter().find_map(|batch| {
+            fs::read_dir(batch).unwrap().flatten().find_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                Some(
+                    name.strip_prefix("slurm-")?
+                        .strip_suffix(".out")?
+                        .to_string(),
+                )
+            })
+        });
+        found.map(|id| job = id).is_some()
+    });
+    job
+}
+
+#[test]
+fn ctrl_c_cancels_the_jobs_or_detaches_from_them() {
+    let Some(cluster) = Cluster::start_or_skip(Accounting::Enabled) else {
+        return;
+    };
+    let state = |job: &str| cluster.squeue_state(job);
+
+    // Cancel (the default): the job is cancelled in Slurm, and nothing is published.
+    let site = Site::new(
+        &cluster,
+        "blob long = blob_step(tag = \"long\", work_ms = 60000)\n",
+        PROFILE,
+    );
+    let driver = site.spawn(&[]);
+    let job = started_job(&site);
+    interrupt(&driver);
+    let out = driver.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        slurm_line(&out).ends_with(&format!("; cancelled: {job}")),
+        "{}",
+        slurm_line(&out)
+    );
+    wait_for("the job to be cancelled", Duration::from_secs(30), || {
+        state(&job).as_deref() == Some("CANCELLED")
+    });
+    assert!(site.project.entries().is_empty());
+
+    // Detach: the job goes on, and the next run adopts it instead of submitting it again.
+    let site = Site::new(
+        &cluster,
+        "blob short = blob_step(tag = \"short\", work_ms = 6000)\n",
+        PROFILE,
+    );
+    let driver = site.spawn(&["--on-interrupt", "detach"]);
+    let job = started_job(&site);
+    interrupt(&driver);
+    let out = driver.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        slurm_line(&out).contains(&format!(
+            "detached from (still running; `rung run` again adopts them): {job}"
+        )),
+        "{}",
+        slurm_line(&out)
+    );
+    assert_eq!(state(&job).as_deref(), Some("RUNNING"));
+    let again = site.run(&[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(summary(&again), [1, 0, 0, 0]);
+    assert_eq!(
+        slurm_numbers(&again)[..3],
+        [0, 0, 1],
+        "{}",
+        slurm_line(&again)
+    );
 }

@@ -85,6 +85,8 @@ pub struct SlurmExecutor<'a, 'p> {
     adopted: u64,
     resubmitted: u64,
     cycles: u64,
+    /// The jobs Ctrl-C cancelled or left running.
+    let_go: Vec<JobRef>,
 }
 
 impl<'a, 'p> SlurmExecutor<'a, 'p> {
@@ -135,6 +137,7 @@ impl<'a, 'p> SlurmExecutor<'a, 'p> {
             adopted: 0,
             resubmitted: 0,
             cycles: 0,
+            let_go: Vec::new(),
         })
     }
 
@@ -597,6 +600,7 @@ impl Executor for SlurmExecutor<'_, '_> {
         };
         let mut done = std::mem::take(&mut self.early);
         for (job, tracked) in std::mem::take(&mut self.tracked) {
+            self.let_go.push(job);
             done.push(Completion::Finished {
                 id: tracked.task.id,
                 outcome: NodeOutcome::Skipped(format!("Slurm job {job}: {why}")),
@@ -607,7 +611,7 @@ impl Executor for SlurmExecutor<'_, '_> {
     }
 
     fn summary(&self) -> Option<String> {
-        Some(format!(
+        let mut line = format!(
             "slurm: {} jobs in {} sbatch calls ({} adopted, {} resubmitted); {} polling cycles, {} sacct and {} squeue queries",
             self.jobs,
             self.slurm.sbatch_calls,
@@ -616,6 +620,17 @@ impl Executor for SlurmExecutor<'_, '_> {
             self.cycles,
             self.slurm.sacct_calls,
             self.slurm.squeue_calls
-        ))
+        );
+        if !self.let_go.is_empty() {
+            let jobs: Vec<String> = self.let_go.iter().map(JobRef::to_string).collect();
+            let what = match self.setup.on_interrupt {
+                OnInterrupt::Cancel => "cancelled",
+                OnInterrupt::Detach => {
+                    "detached from (still running; `rung run` again adopts them)"
+                }
+            };
+            line.push_str(&format!("; {what}: {}", jobs.join(" ")));
+        }
+        Some(line)
     }
 }

@@ -11,6 +11,7 @@ use rung_engine::{Registry, RegistryError};
 
 mod bins;
 pub mod evaluate;
+mod external;
 mod irt;
 mod items;
 mod models;
@@ -52,6 +53,9 @@ pub(crate) fn implement_all(registry: &mut Registry) -> Result<(), RegistryError
     registry.implement(Arc::new(sets::MixtureOp))?;
     registry.implement(Arc::new(sets::CurriculumOp))?;
     registry.implement(Arc::new(selection::ModelSelectionOp))?;
+    registry.implement(Arc::new(external::ExternalOp))?;
+    registry.implement(Arc::new(external::TrlSftOp))?;
+    registry.implement(Arc::new(external::LmEvalOp))?;
     for op in bins::ops() {
         registry.implement(op)?;
     }
