@@ -49,11 +49,7 @@ impl Scratch {
             .command(command, spec, args)
             .output()
             .expect("the rung binary runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::from(output)
     }
 
     /// The store and the data root are given relative to the scratch folder, where rung runs:
