@@ -287,6 +287,31 @@ mod tests {
         );
     }
 
+    /// The site profile reference in `docs/cluster.md` lists exactly the fields a profile takes
+    /// (serde names them all when it refuses an unknown one).
+    #[test]
+    fn the_cluster_guide_documents_every_field() {
+        let error = read("not_a_field = 1\n").unwrap_err();
+        let (_, list) = error
+            .split_once("expected one of ")
+            .expect("serde lists the fields");
+        let mut fields: Vec<&str> = list
+            .split(", ")
+            .map(|field| field.trim().trim_matches('`'))
+            .collect();
+        let guide = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cluster.md"),
+        )
+        .unwrap();
+        let mut documented: Vec<&str> = guide
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+            .collect();
+        fields.sort_unstable();
+        documented.sort_unstable();
+        assert_eq!(documented, fields, "update the table in docs/cluster.md");
+    }
+
     #[test]
     fn the_project_file_is_found_from_the_spec_folder_upwards() {
         let dir = tempfile::tempdir().unwrap();
