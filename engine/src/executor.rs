@@ -4,7 +4,7 @@
 //! The scheduler keeps everything that decides *what* runs (keys, the cache, fail-fast and
 //! keep-going, skipping the dependants of a failure); an executor only decides *where and when*
 //! a node whose key is known gets computed, and reports how it ended. Every executor computes a
-//! node the same way ([`crate::scheduler::run_task`]: under the key's lock, with the operation's
+//! node the same way ([`crate::scheduler::Run::run_task`]: under the key's lock, with the operation's
 //! retries, publishing atomically into the store), so a node's output does not depend on where
 //! it ran.
 
